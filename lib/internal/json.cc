@@ -1,0 +1,185 @@
+#include "internal/json.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "rapidjson/error/en.h"
+#include "rapidjson/reader.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+
+namespace mayfly {
+namespace internal {
+namespace {
+
+// DepthLimiter forwards SAX events to the document being built and stops the
+// parse as soon as nesting passes the limit, before any memory is spent on
+// the deeper levels.
+class DepthLimiter {
+ public:
+  DepthLimiter(rapidjson::Document& doc, int max_depth)
+      : doc_(doc), max_depth_(max_depth) {}
+
+  bool too_deep() const { return too_deep_; }
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(int64_t i) { return doc_.Int64(i); }
+  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.String(s, n, copy);
+  }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.Key(s, n, copy);
+  }
+  bool StartObject() { return Enter() && doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType n) {
+    --depth_;
+    return doc_.EndObject(n);
+  }
+  bool StartArray() { return Enter() && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) {
+    --depth_;
+    return doc_.EndArray(n);
+  }
+
+ private:
+  bool Enter() {
+    if (++depth_ > max_depth_) {
+      too_deep_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  rapidjson::Document& doc_;
+  const int max_depth_;
+  int depth_ = 0;
+  bool too_deep_ = false;
+};
+
+// FindDuplicate returns the first member name that occurs twice in one
+// object anywhere in `v`. Recursion is bounded by the parse depth limit.
+const char* FindDuplicate(const rapidjson::Value& v) {
+  if (v.IsObject()) {
+    std::set<absl::string_view> seen;
+    for (const auto& m : v.GetObject()) {
+      absl::string_view name(m.name.GetString(), m.name.GetStringLength());
+      if (!seen.insert(name).second) {
+        return m.name.GetString();
+      }
+      if (const char* d = FindDuplicate(m.value)) {
+        return d;
+      }
+    }
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) {
+      if (const char* d = FindDuplicate(e)) {
+        return d;
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<rapidjson::Document> ParseJsonObject(absl::string_view text,
+                                                    absl::string_view what,
+                                                    const JsonLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " is ", text.size(), " bytes; max ", limits.max_bytes));
+  }
+  rapidjson::Document doc;
+  DepthLimiter limiter(doc, limits.max_depth);
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream ms(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(
+      ms);
+  rapidjson::ParseResult result;
+  auto generate = [&](rapidjson::Document&) {
+    result = reader.Parse<rapidjson::kParseValidateEncodingFlag |
+                          rapidjson::kParseIterativeFlag>(is, limiter);
+    return !result.IsError();
+  };
+  doc.Populate(generate);
+  if (limiter.too_deep()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " nests deeper than ", limits.max_depth, " levels"));
+  }
+  if (result.IsError()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what,
+        " is not valid JSON: ", rapidjson::GetParseError_En(result.Code()),
+        " at offset ", result.Offset()));
+  }
+  if (!doc.IsObject()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not a JSON object"));
+  }
+  if (const char* dup = FindDuplicate(doc)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has duplicate member \"", dup, "\""));
+  }
+  return doc;
+}
+
+absl::StatusOr<std::optional<std::string>> GetOptionalString(
+    const rapidjson::Value& obj, const char* name, absl::string_view what) {
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd()) {
+    return std::optional<std::string>();
+  }
+  if (!it->value.IsString()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " member \"", name, "\" is not a string"));
+  }
+  return std::optional<std::string>(
+      std::string(it->value.GetString(), it->value.GetStringLength()));
+}
+
+absl::StatusOr<std::string> GetString(const rapidjson::Value& obj,
+                                      const char* name,
+                                      absl::string_view what) {
+  auto s = GetOptionalString(obj, name, what);
+  if (!s.ok()) {
+    return s.status();
+  }
+  if (!s->has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has no member \"", name, "\""));
+  }
+  return std::move(**s);
+}
+
+absl::StatusOr<std::optional<int64_t>> GetOptionalInt64(
+    const rapidjson::Value& obj, const char* name, absl::string_view what) {
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd()) {
+    return std::optional<int64_t>();
+  }
+  if (!it->value.IsInt64()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " member \"", name, "\" is not an integer within int64 range"));
+  }
+  return std::optional<int64_t>(it->value.GetInt64());
+}
+
+std::string ToJson(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+  value.Accept(writer);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace internal
+}  // namespace mayfly
