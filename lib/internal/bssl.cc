@@ -102,7 +102,11 @@ absl::StatusOr<std::vector<PemBlock>> DecodePemBlocks(absl::string_view text) {
          absl::StrSplit(text.substr(body_start, end - body_start), '\n')) {
       line = absl::StripAsciiWhitespace(line);
       if (line.empty()) {
-        in_headers = false;
+        // The rest of the BEGIN line is empty too; only a blank line after
+        // headers ends them (RFC 1421 section 4.4).
+        if (!block.headers.empty()) {
+          in_headers = false;
+        }
         continue;
       }
       if (in_headers && line.find(':') != absl::string_view::npos) {
