@@ -102,9 +102,6 @@ constexpr int kSchemaVersion =
 // kReadConnections bounds the read pool; reads are short, and the machine
 // has few cores to run them on.
 constexpr int kReadConnections = 4;
-// kCommitsPerCheckpoint: the background checkpoint runs after this many
-// commits. A commit writes a few pages, so the WAL stays within a few MB.
-constexpr int64_t kCommitsPerCheckpoint = 200;
 // kBusyTimeoutMs is how long a connection waits for another process's lock
 // before the operation fails with Unavailable.
 constexpr int kBusyTimeoutMs = 10000;
@@ -556,13 +553,9 @@ absl::Status Migrate(Conn& conn, const std::string& path) {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::string path, std::unique_ptr<Conn> writer,
-              std::unique_ptr<Conn> checkpointer)
-      : path_(std::move(path)),
-        writer_conn_(std::move(writer)),
-        checkpoint_conn_(std::move(checkpointer)) {
+  SqliteStore(std::string path, std::unique_ptr<Conn> writer)
+      : path_(std::move(path)), writer_conn_(std::move(writer)) {
     writer_thread_ = std::thread([this] { WriterLoop(); });
-    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
   }
 
   ~SqliteStore() override {
@@ -571,7 +564,6 @@ class SqliteStore final : public Store {
       stopping_ = true;
     }
     writer_thread_.join();
-    checkpoint_thread_.join();
   }
 
   absl::Status UseToken(absl::string_view id, absl::Time expires_at) override {
@@ -804,55 +796,10 @@ class SqliteStore final : public Store {
         batch.swap(queue_);
       }
       ApplyBatch(batch);
-      bool finish_checkpoint = false;
-      {
-        absl::MutexLock lock(&mu_);
-        for (WriteOp* op : batch) {
-          op->done = true;
-        }
-        ++commits_since_checkpoint_;
-        finish_checkpoint = checkpoint_copied_;
-        checkpoint_copied_ = false;
-      }
-      if (finish_checkpoint) {
-        // The checkpoint thread copied the bulk of the WAL; copy the few
-        // frames committed meanwhile, here, between two transactions, so
-        // that the next transaction may start the WAL over from its
-        // beginning. (A checkpoint only on the other thread would always
-        // trail the writer under steady load, and the WAL would grow
-        // without bound.)
-        (void)writer_conn_->Exec("PRAGMA wal_checkpoint(PASSIVE)",
-                                 "checkpoint");
-      }
-    }
-  }
-
-  bool CheckpointDueOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return commits_since_checkpoint_ >= kCommitsPerCheckpoint || stopping_;
-  }
-
-  // CheckpointLoop copies the WAL back into the database file on its own
-  // connection, so that the bulk of this work and its fsyncs do not hold
-  // up commits (the writer's automatic checkpoint is off; the writer only
-  // finishes each checkpoint, see WriterLoop). A PASSIVE checkpoint does
-  // what it can without waiting for readers or the writer; closing the
-  // last connection checkpoints the rest.
-  void CheckpointLoop() ABSL_LOCKS_EXCLUDED(mu_) {
-    for (;;) {
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &SqliteStore::CheckpointDueOrStopping));
-        if (stopping_) {
-          return;
-        }
-        commits_since_checkpoint_ = 0;
-      }
-      // A failed checkpoint loses nothing (the WAL keeps every commit);
-      // the next one retries.
-      absl::Status copied = checkpoint_conn_->Exec(
-          "PRAGMA wal_checkpoint(PASSIVE)", "checkpoint");
       absl::MutexLock lock(&mu_);
-      checkpoint_copied_ = copied.ok();
+      for (WriteOp* op : batch) {
+        op->done = true;
+      }
     }
   }
 
@@ -966,15 +913,9 @@ class SqliteStore final : public Store {
   absl::Mutex mu_;
   std::vector<WriteOp*> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t commits_since_checkpoint_ ABSL_GUARDED_BY(mu_) = 0;
-  // Set by the checkpoint thread, taken by the writer (see WriterLoop).
-  bool checkpoint_copied_ ABSL_GUARDED_BY(mu_) = false;
   // Used by the writer thread only.
   std::unique_ptr<Conn> writer_conn_;
   std::thread writer_thread_;
-  // Used by the checkpoint thread only.
-  std::unique_ptr<Conn> checkpoint_conn_;
-  std::thread checkpoint_thread_;
 
   absl::Mutex reader_mu_;
   std::vector<std::unique_ptr<Conn>> idle_readers_ ABSL_GUARDED_BY(reader_mu_);
@@ -1011,15 +952,7 @@ absl::StatusOr<std::unique_ptr<Store>> NewSqliteStore(const std::string& path) {
     MAYFLY_RETURN_IF_ERROR(Initialize(*writer, path));
   }
   MAYFLY_RETURN_IF_ERROR(Migrate(*writer, path));
-  MAYFLY_RETURN_IF_ERROR(
-      writer->Exec("PRAGMA wal_autocheckpoint = 0", "configure"));
-  MAYFLY_ASSIGN_OR_RETURN(std::unique_ptr<Conn> checkpointer,
-                          Conn::Open(path, SQLITE_OPEN_READWRITE));
-  MAYFLY_RETURN_IF_ERROR(checkpointer->Exec(
-      "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0",
-      "configure checkpointer"));
-  return std::unique_ptr<Store>(
-      new SqliteStore(path, std::move(writer), std::move(checkpointer)));
+  return std::unique_ptr<Store>(new SqliteStore(path, std::move(writer)));
 }
 
 }  // namespace mayfly
