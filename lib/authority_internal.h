@@ -121,7 +121,7 @@ class LeafIssuer {
   absl::StatusOr<Certificate> Sign(absl::Span<const uint8_t> tbs) const;
 
  private:
-  LeafIssuer(PrivateKey key) : key_(std::move(key)) {}
+  explicit LeafIssuer(PrivateKey key) : key_(std::move(key)) {}
   PrivateKey key_;
   std::vector<uint8_t> issuer_name_;
   std::vector<uint8_t> aki_ext_;  // whole Extension elements
@@ -159,8 +159,6 @@ class Authority::Impl {
   // Snapshot returns the provisioners in force.
   std::shared_ptr<const internal::ProvisionerSet> Snapshot() const
       ABSL_LOCKS_EXCLUDED(mu_);
-  void SetSnapshot(std::shared_ptr<const internal::ProvisionerSet> set)
-      ABSL_LOCKS_EXCLUDED(mu_);
   // mu() guards read-modify-write of the snapshot (Add/Remove/Replace).
   absl::Mutex& mu() ABSL_LOCK_RETURNED(mu_) { return mu_; }
   std::shared_ptr<const internal::ProvisionerSet> SnapshotLocked() const
@@ -172,7 +170,7 @@ class Authority::Impl {
     provisioners_ = std::move(set);
   }
 
-  // ValidatorOptions are the token checks of this CA.
+  // validator_options are the token checks of this CA.
   const TokenValidatorOptions& validator_options() const {
     return validator_options_;
   }
@@ -197,7 +195,7 @@ class Authority::Impl {
       const std::function<absl::Status(const Provisioner&)>& check_token,
       const std::function<absl::Status()>& before_issue);
 
-  // RevocationGeneration increases with every revocation (the CRL cache
+  // revocation_generation increases with every revocation (the CRL cache
   // compares it).
   int64_t revocation_generation() const {
     return revocation_generation_.load(std::memory_order_acquire);
