@@ -510,6 +510,21 @@ absl::string_view StepProvisionerTypeName(int64_t type) {
   return kNames[type];
 }
 
+absl::Status CheckSingleSequence(absl::Span<const uint8_t> der,
+                                 absl::string_view what) {
+  CBS in, body;
+  CBS_init(&in, der.data(), der.size());
+  if (!CBS_get_asn1(&in, &body, CBS_ASN1_SEQUENCE)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not a DER SEQUENCE"));
+  }
+  if (CBS_len(&in) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " has ", CBS_len(&in), " trailing bytes; want none"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace internal
 
 namespace {
@@ -674,15 +689,7 @@ SubjectAltName ClassifySan(absl::string_view name) {
 
 absl::StatusOr<Certificate> Certificate::FromDer(
     absl::Span<const uint8_t> der) {
-  CBS in, body;
-  CBS_init(&in, der.data(), der.size());
-  if (!CBS_get_asn1(&in, &body, CBS_ASN1_SEQUENCE)) {
-    return Malformed("is not a DER SEQUENCE");
-  }
-  if (CBS_len(&in) != 0) {
-    return Malformed(
-        absl::StrCat("has ", CBS_len(&in), " trailing bytes; want none"));
-  }
+  MAYFLY_RETURN_IF_ERROR(internal::CheckSingleSequence(der, "certificate"));
   const uint8_t* p = der.data();
   bssl::UniquePtr<X509> x509(
       d2i_X509(nullptr, &p, static_cast<long>(der.size())));

@@ -159,15 +159,8 @@ absl::StatusOr<CertificateRequest> CertificateRequest::Create(
 
 absl::StatusOr<CertificateRequest> CertificateRequest::FromDer(
     absl::Span<const uint8_t> der) {
-  CBS in, body;
-  CBS_init(&in, der.data(), der.size());
-  if (!CBS_get_asn1(&in, &body, CBS_ASN1_SEQUENCE)) {
-    return Malformed("is not a DER SEQUENCE");
-  }
-  if (CBS_len(&in) != 0) {
-    return Malformed(
-        absl::StrCat("has ", CBS_len(&in), " trailing bytes; want none"));
-  }
+  MAYFLY_RETURN_IF_ERROR(
+      internal::CheckSingleSequence(der, "certificate request"));
   const uint8_t* p = der.data();
   bssl::UniquePtr<X509_REQ> req(
       d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));

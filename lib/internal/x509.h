@@ -123,6 +123,13 @@ struct StepProvisioner {
 absl::StatusOr<StepProvisioner> ParseStepProvisioner(
     absl::Span<const uint8_t> der);
 
+// CheckSingleSequence checks that `der` is exactly one DER SEQUENCE with no
+// trailing bytes, the outer shape of a certificate or a request. `what`
+// starts the error message ("certificate", "certificate request").
+// InvalidArgument otherwise.
+absl::Status CheckSingleSequence(absl::Span<const uint8_t> der,
+                                 absl::string_view what);
+
 // StepProvisionerTypeName returns "JWK", "OIDC", ... or "" if unknown.
 absl::string_view StepProvisionerTypeName(int64_t type);
 
