@@ -5,8 +5,8 @@
 // The order of Sign's checks is the security argument: everything that can
 // be checked without touching the store is checked first (CSR signature,
 // token signature and claims, names, validity), so a refused request
-// changes nothing; only then is the token's jti consumed, atomically, and
-// only after that is anything signed.
+// changes nothing; only then is the certificate signed, and the token's jti
+// consumed and the certificate recorded in one atomic store write.
 
 #include "mayfly/authority.h"
 
@@ -831,16 +831,10 @@ absl::StatusOr<IssuedCertificate> Authority::Sign(const CertificateRequest& csr,
   leaf.provisioner = &set->extensions[set->IndexOf(&provisioner)];
   MAYFLY_ASSIGN_OR_RETURN(std::vector<uint8_t> tbs, d.leaf_issuer().Tbs(leaf));
 
-  // Every check passed: consume the token, then sign. A concurrent replay
-  // of the same token loses here, atomically, in the store.
-  absl::Status used = d.store_->UseToken(
-      TokenId(token.claims, ott),
-      TokenReplayKeep(token.claims, d.validator_options(), now));
-  if (absl::IsAlreadyExists(used)) {
-    return absl::UnauthenticatedError("token already used");
-  }
-  MAYFLY_RETURN_IF_ERROR(used);
-
+  // Every check passed: sign, then consume the token and record the
+  // certificate in one atomic store write. A concurrent replay of the same
+  // token loses there, and its certificate is dropped unseen; a failure to
+  // sign leaves the token unused.
   MAYFLY_ASSIGN_OR_RETURN(Certificate cert, d.leaf_issuer().Sign(tbs));
   // The record is made from what was signed, not parsed back.
   CertificateRecord record;
@@ -852,7 +846,13 @@ absl::StatusOr<IssuedCertificate> Authority::Sign(const CertificateRequest& csr,
   record.not_before = leaf.not_before;
   record.not_after = leaf.not_after;
   record.provisioner = provisioner.name;
-  MAYFLY_RETURN_IF_ERROR(d.store_->RecordCertificate(record));
+  absl::Status stored = d.store_->UseTokenAndRecord(
+      TokenId(token.claims, ott),
+      TokenReplayKeep(token.claims, d.validator_options(), now), record);
+  if (absl::IsAlreadyExists(stored)) {
+    return absl::UnauthenticatedError("token already used");
+  }
+  MAYFLY_RETURN_IF_ERROR(stored);
   return d.WithChain(std::move(cert));
 }
 

@@ -184,16 +184,21 @@ class Authority::Impl {
   // WithChain returns `leaf` with the chain sent to clients.
   IssuedCertificate WithChain(Certificate leaf) const;
 
+  // TokenUse is a renew token's replay id and how long to keep it.
+  struct TokenUse {
+    std::string id;
+    absl::Time keep;
+  };
+
   // RenewLeaf is the core of Renew, Rekey and RenewWithToken: it checks
-  // that `chain` (leaf first) may be renewed now and issues the renewal,
-  // with `new_key` when rekeying. `check_token` and `before_issue` serve
-  // RenewWithToken (either may be empty): `check_token` runs once the
-  // leaf's provisioner is known, and `before_issue` after every check and
-  // before anything is signed or stored (it consumes the token).
+  // the presented chain and the lineage, then issues the renewal (with
+  // `new_key` when rekeying). `check_token` serves RenewWithToken: it runs
+  // once the leaf's provisioner is known. With `token_use`, its id is
+  // consumed in the same atomic store write that records the renewal.
   absl::StatusOr<IssuedCertificate> RenewLeaf(
       absl::Span<const Certificate> chain, const PublicKey* new_key,
       const std::function<absl::Status(const Provisioner&)>& check_token,
-      const std::function<absl::Status()>& before_issue);
+      const TokenUse* token_use);
 
   // revocation_generation increases with every revocation (the CRL cache
   // compares it).

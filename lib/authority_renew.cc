@@ -137,7 +137,7 @@ absl::StatusOr<RenewTokenClaims> ParseRenewClaims(absl::string_view payload) {
 absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
     absl::Span<const Certificate> chain, const PublicKey* new_key,
     const std::function<absl::Status(const Provisioner&)>& check_token,
-    const std::function<absl::Status()>& before_issue) {
+    const TokenUse* token_use) {
   if (chain.empty()) {
     return absl::InvalidArgumentError("missing client certificate");
   }
@@ -254,18 +254,25 @@ absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
       tmpl.extra_extensions.push_back(std::move(e));
     }
   }
-  if (before_issue) {
-    MAYFLY_RETURN_IF_ERROR(before_issue());
-  }
   MAYFLY_ASSIGN_OR_RETURN(Certificate next, Issue(tmpl, key));
-  MAYFLY_RETURN_IF_ERROR(store_->RecordCertificate(
-      internal::RecordFor(next, provisioner.name, serial)));
+  CertificateRecord record =
+      internal::RecordFor(next, provisioner.name, serial);
+  if (token_use == nullptr) {
+    MAYFLY_RETURN_IF_ERROR(store_->RecordCertificate(record));
+  } else {
+    absl::Status stored =
+        store_->UseTokenAndRecord(token_use->id, token_use->keep, record);
+    if (absl::IsAlreadyExists(stored)) {
+      return absl::UnauthenticatedError("token already used");
+    }
+    MAYFLY_RETURN_IF_ERROR(stored);
+  }
   return WithChain(std::move(next));
 }
 
 absl::StatusOr<IssuedCertificate> Authority::Renew(
     absl::Span<const Certificate> peer_chain) {
-  return impl_->RenewLeaf(peer_chain, nullptr, {}, {});
+  return impl_->RenewLeaf(peer_chain, nullptr, {}, nullptr);
 }
 
 absl::StatusOr<IssuedCertificate> Authority::Rekey(
@@ -276,7 +283,7 @@ absl::StatusOr<IssuedCertificate> Authority::Rekey(
         absl::StrCat("invalid csr: ", csr_ok.message()));
   }
   PublicKey key = csr.public_key();
-  return impl_->RenewLeaf(peer_chain, &key, {}, {});
+  return impl_->RenewLeaf(peer_chain, &key, {}, nullptr);
 }
 
 absl::StatusOr<IssuedCertificate> Authority::RenewWithToken(
@@ -378,18 +385,10 @@ absl::StatusOr<IssuedCertificate> Authority::RenewWithToken(
     return absl::OkStatus();
   };
   // The replay id (step-ca: SHA-256 of the token, which has no jti) is
-  // consumed only after every check passed.
-  std::string id = internal::Hex(internal::Sha256(internal::Bytes(token)));
-  absl::Time keep = exp + options.leeway;
-  Store* store = d.store_.get();
-  auto before_issue = [&]() -> absl::Status {
-    absl::Status used = store->UseToken(id, keep);
-    if (absl::IsAlreadyExists(used)) {
-      return Unauthenticated("token already used");
-    }
-    return used;
-  };
-  return d.RenewLeaf(chain, nullptr, check_token, before_issue);
+  // consumed only after every check passed, with the renewal's record.
+  Impl::TokenUse use{internal::Hex(internal::Sha256(internal::Bytes(token))),
+                     exp + options.leeway};
+  return d.RenewLeaf(chain, nullptr, check_token, &use);
 }
 
 }  // namespace mayfly

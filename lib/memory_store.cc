@@ -53,6 +53,26 @@ class MemoryStore final : public Store {
     return absl::OkStatus();
   }
 
+  absl::Status UseTokenAndRecord(absl::string_view id, absl::Time expires_at,
+                                 const CertificateRecord& record) override
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    if (record.serial.empty()) {
+      return absl::InvalidArgumentError("certificate record has no serial");
+    }
+    absl::MutexLock lock(&mu_);
+    std::string key(id);
+    if (used_tokens_.count(key) != 0) {
+      return absl::AlreadyExistsError("token id was already used");
+    }
+    if (certificates_.count(record.serial) != 0) {
+      return absl::AbortedError(
+          absl::StrCat("certificate ", record.serial, " is already recorded"));
+    }
+    used_tokens_.emplace(std::move(key), expires_at);
+    certificates_.emplace(record.serial, record);
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<CertificateRecord> GetCertificate(
       absl::string_view serial) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);

@@ -113,6 +113,16 @@ constexpr char kPrepareAll[] =
     " INSERT INTO mayfly_certificates (serial, subject, names, not_before,"
     " not_after, provisioner, renewed_from)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (serial) DO NOTHING;"
+    // One statement, so one transaction: the certificate row is written
+    // only if the token row was, and a duplicate serial (a unique
+    // violation) aborts the statement, token row included.
+    "PREPARE mayfly_use_token_and_record"
+    " (bytea, bigint, text, text, text, bigint, bigint, text, text) AS"
+    " WITH t AS (INSERT INTO mayfly_used_tokens (id, expires_at)"
+    "            VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING 1)"
+    " INSERT INTO mayfly_certificates (serial, subject, names, not_before,"
+    " not_after, provisioner, renewed_from)"
+    " SELECT $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM t);"
     "PREPARE mayfly_get_certificate (text) AS"
     " SELECT serial, subject, names, not_before, not_after, provisioner,"
     " renewed_from FROM mayfly_certificates WHERE serial = $1;"
@@ -422,6 +432,31 @@ class PostgresStore final : public Store {
     if (absl::string_view(PQcmdTuples(r.get())) == "0") {
       return absl::AlreadyExistsError(absl::StrCat(
           "certificate serial ", record.serial, " already recorded"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status UseTokenAndRecord(absl::string_view id, absl::Time expires_at,
+                                 const CertificateRecord& record) override {
+    if (record.serial.empty()) {
+      return absl::InvalidArgumentError("certificate record has no serial");
+    }
+    absl::StatusOr<ResultPtr> r =
+        Run("mayfly_use_token_and_record",
+            {std::string(id), absl::StrCat(TimeToMicros(expires_at)),
+             record.serial, record.subject, EncodeNames(record.names),
+             absl::StrCat(TimeToMicros(record.not_before)),
+             absl::StrCat(TimeToMicros(record.not_after)), record.provisioner,
+             record.renewed_from},
+            "use token and record certificate", /*first_binary=*/true);
+    if (absl::IsAlreadyExists(r.status())) {
+      // Only the certificates insert can raise a unique violation.
+      return absl::AbortedError(absl::StrCat(
+          "certificate serial ", record.serial, " already recorded"));
+    }
+    MAYFLY_RETURN_IF_ERROR(r.status());
+    if (absl::string_view(PQcmdTuples(r->get())) == "0") {
+      return absl::AlreadyExistsError("token id already used");
     }
     return absl::OkStatus();
   }

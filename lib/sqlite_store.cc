@@ -551,6 +551,19 @@ absl::Status Migrate(Conn& conn, const std::string& path) {
   }
 }
 
+// BindCertificate binds kInsertCertificate's parameters; `names` is
+// EncodeNames(record.names).
+void BindCertificate(Stmt& stmt, const CertificateRecord& record,
+                     const std::string& names) {
+  stmt.Bind(1, record.serial);
+  stmt.Bind(2, record.subject);
+  stmt.Bind(3, names);
+  stmt.Bind(4, TimeToMicros(record.not_before));
+  stmt.Bind(5, TimeToMicros(record.not_after));
+  stmt.Bind(6, record.provisioner);
+  stmt.Bind(7, record.renewed_from);
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(std::string path, std::unique_ptr<Conn> writer)
@@ -588,19 +601,42 @@ class SqliteStore final : public Store {
     return Write([&](Conn& conn) -> absl::StatusOr<int64_t> {
              MAYFLY_ASSIGN_OR_RETURN(Stmt stmt,
                                      conn.Prepare(kInsertCertificate));
-             stmt.Bind(1, record.serial);
-             stmt.Bind(2, record.subject);
-             stmt.Bind(3, names);
-             stmt.Bind(4, TimeToMicros(record.not_before));
-             stmt.Bind(5, TimeToMicros(record.not_after));
-             stmt.Bind(6, record.provisioner);
-             stmt.Bind(7, record.renewed_from);
+             BindCertificate(stmt, record, names);
              MAYFLY_RETURN_IF_ERROR(stmt.Run("record certificate"));
              if (sqlite3_changes(conn.db()) == 0) {
                return absl::AlreadyExistsError(absl::StrCat(
                    "certificate serial ", record.serial, " already recorded"));
              }
              return 1;
+           })
+        .status();
+  }
+
+  absl::Status UseTokenAndRecord(absl::string_view id, absl::Time expires_at,
+                                 const CertificateRecord& record) override {
+    if (record.serial.empty()) {
+      return absl::InvalidArgumentError("certificate record has no serial");
+    }
+    std::string names = EncodeNames(record.names);
+    // Both inserts run in the operation's own savepoint: an error in the
+    // second undoes the first.
+    return Write([&](Conn& conn) -> absl::StatusOr<int64_t> {
+             MAYFLY_ASSIGN_OR_RETURN(Stmt token, conn.Prepare(kInsertToken));
+             token.Bind(1, id);
+             token.Bind(2, TimeToMicros(expires_at));
+             MAYFLY_RETURN_IF_ERROR(token.Run("record used token"));
+             if (sqlite3_changes(conn.db()) == 0) {
+               return absl::AlreadyExistsError("token id already used");
+             }
+             MAYFLY_ASSIGN_OR_RETURN(Stmt cert,
+                                     conn.Prepare(kInsertCertificate));
+             BindCertificate(cert, record, names);
+             MAYFLY_RETURN_IF_ERROR(cert.Run("record certificate"));
+             if (sqlite3_changes(conn.db()) == 0) {
+               return absl::AbortedError(absl::StrCat(
+                   "certificate serial ", record.serial, " already recorded"));
+             }
+             return 2;
            })
         .status();
   }

@@ -219,6 +219,63 @@ inline void CertificateConformance(const StoreFactory& make) {
   }
 }
 
+inline void IssueConformance(const StoreFactory& make) {
+  std::unique_ptr<Store> store = make();
+  const absl::Time exp = kNow + absl::Minutes(5);
+
+  SECTION("both the token and the record are stored") {
+    REQUIRE(store->UseTokenAndRecord("jti-1", exp, Cert("500")).ok());
+    CHECK(CountsOf(*store) == MakeCounts(1, 1, 0));
+    auto got = store->GetCertificate("500");
+    REQUIRE(got.ok());
+    CheckSameCert(*got, Cert("500"));
+    // The token is used for UseToken too, and the other way round.
+    CHECK(StatusIs(store->UseToken("jti-1", exp),
+                   absl::StatusCode::kAlreadyExists));
+    REQUIRE(store->UseToken("jti-2", exp).ok());
+    CHECK(StatusIs(store->UseTokenAndRecord("jti-2", exp, Cert("501")),
+                   absl::StatusCode::kAlreadyExists, "already used"));
+    CHECK(StatusIs(store->GetCertificate("501").status(),
+                   absl::StatusCode::kNotFound));
+  }
+
+  SECTION("a replay is AlreadyExists and records nothing") {
+    REQUIRE(store->UseTokenAndRecord("jti", exp, Cert("600")).ok());
+    CHECK(StatusIs(store->UseTokenAndRecord("jti", exp, Cert("601")),
+                   absl::StatusCode::kAlreadyExists, "already used"));
+    CHECK(CountsOf(*store) == MakeCounts(1, 1, 0));
+    CHECK(StatusIs(store->GetCertificate("601").status(),
+                   absl::StatusCode::kNotFound));
+  }
+
+  SECTION("a duplicate serial is Aborted and leaves the token unused") {
+    REQUIRE(store->RecordCertificate(Cert("700")).ok());
+    CHECK(StatusIs(store->UseTokenAndRecord("jti-x", exp, Cert("700", "1")),
+                   absl::StatusCode::kAborted, "700"));
+    CHECK(CountsOf(*store) == MakeCounts(0, 1, 0));
+    auto got = store->GetCertificate("700");
+    REQUIRE(got.ok());
+    CheckSameCert(*got, Cert("700"));
+    CHECK(store->UseToken("jti-x", exp).ok());
+  }
+
+  SECTION("an empty serial is InvalidArgument and uses no token") {
+    CHECK(StatusIs(store->UseTokenAndRecord("jti-y", exp, Cert("")),
+                   absl::StatusCode::kInvalidArgument, "serial"));
+    CHECK(CountsOf(*store) == MakeCounts(0, 0, 0));
+  }
+
+  SECTION("the lineage of a record made this way is walked") {
+    REQUIRE(store->RecordCertificate(Cert("800")).ok());
+    REQUIRE(store->UseTokenAndRecord("jti-z", exp, Cert("801", "800")).ok());
+    RevocationRecord r;
+    r.serial = "800";
+    r.revoked_at = kNow;
+    REQUIRE(store->Revoke(r).ok());
+    CHECK(LineageRevokedBy(*store, "801") == "800");
+  }
+}
+
 inline void RevocationConformance(const StoreFactory& make) {
   std::unique_ptr<Store> store = make();
 
@@ -582,6 +639,41 @@ inline void ConcurrentUseTokenConformance(const StoreFactory& make) {
   }
   CHECK(not_once == 0);
   CHECK(CountsOf(*store) == MakeCounts(kIds, 0, 0));
+}
+
+// Several threads race one token each through UseTokenAndRecord with
+// distinct serials: exactly one certificate per token is recorded.
+inline void ConcurrentIssueConformance(const StoreFactory& make) {
+  std::unique_ptr<Store> store = make();
+  constexpr int kTokens = 250;
+  std::vector<std::atomic<int>> wins(kTokens);
+  std::atomic<int> wrong_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kTokens; ++k) {
+        const int i = (k + t * (kTokens / kThreads)) % kTokens;
+        absl::Status s = store->UseTokenAndRecord(
+            absl::StrCat("jti-", i), kNow + absl::Minutes(5),
+            Cert(absl::StrCat(1000 + i, "0", t)));
+        if (s.ok()) {
+          wins[i].fetch_add(1);
+        } else if (s.code() != absl::StatusCode::kAlreadyExists) {
+          wrong_errors.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) {
+    th.join();
+  }
+  CHECK(wrong_errors.load() == 0);
+  int not_once = 0;
+  for (const std::atomic<int>& w : wins) {
+    not_once += w.load() == 1 ? 0 : 1;
+  }
+  CHECK(not_once == 0);
+  CHECK(CountsOf(*store) == MakeCounts(kTokens, kTokens, 0));
 }
 
 inline void ConcurrentWritesConformance(const StoreFactory& make) {

@@ -49,6 +49,14 @@ TEST_CASE("Store: memory: certificate records", "[store]") {
   CertificateConformance(MemoryFactory());
 }
 
+TEST_CASE("Store: memory: token use with a certificate record", "[store]") {
+  IssueConformance(MemoryFactory());
+}
+
+TEST_CASE("Store: memory: concurrent token use with records", "[store]") {
+  ConcurrentIssueConformance(MemoryFactory());
+}
+
 TEST_CASE("Store: memory: revocations", "[store]") {
   RevocationConformance(MemoryFactory());
 }
@@ -89,6 +97,16 @@ TEST_CASE("Store: sqlite: used tokens", "[store][sqlite]") {
 
 TEST_CASE("Store: sqlite: certificate records", "[store][sqlite]") {
   CertificateConformance(SqliteStoreFactory());
+}
+
+TEST_CASE("Store: sqlite: token use with a certificate record",
+          "[store][sqlite]") {
+  IssueConformance(SqliteStoreFactory());
+}
+
+TEST_CASE("Store: sqlite: concurrent token use with records",
+          "[store][sqlite]") {
+  ConcurrentIssueConformance(SqliteStoreFactory());
 }
 
 TEST_CASE("Store: sqlite: revocations", "[store][sqlite]") {
@@ -133,6 +151,16 @@ TEST_CASE("Store: postgres: used tokens", "[store][postgres]") {
 
 TEST_CASE("Store: postgres: certificate records", "[store][postgres]") {
   CertificateConformance(PostgresStoreFactory());
+}
+
+TEST_CASE("Store: postgres: token use with a certificate record",
+          "[store][postgres]") {
+  IssueConformance(PostgresStoreFactory());
+}
+
+TEST_CASE("Store: postgres: concurrent token use with records",
+          "[store][postgres]") {
+  ConcurrentIssueConformance(PostgresStoreFactory());
 }
 
 TEST_CASE("Store: postgres: revocations", "[store][postgres]") {

@@ -150,8 +150,9 @@ class Authority {
   // The CSR must be self-signed; its names must equal the token's SANs (per
   // SAN type present in the CSR) and its CN, if any, the token's subject or
   // one of its SANs; the validity must lie within the provisioner's claims.
-  // Only when every check passed is the token's jti consumed, atomically,
-  // then the certificate signed and recorded.
+  // Only when every check passed is the certificate signed, then the
+  // token's jti consumed and the certificate recorded in one atomic store
+  // write (a replay loses there, and its certificate is never returned).
   absl::StatusOr<IssuedCertificate> Sign(const CertificateRequest& csr,
                                          absl::string_view ott,
                                          const SignOptions& options);

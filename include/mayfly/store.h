@@ -85,6 +85,18 @@ class Store {
   // serial is already recorded; InvalidArgument if it is empty.
   virtual absl::Status RecordCertificate(const CertificateRecord& record) = 0;
 
+  // UseTokenAndRecord consumes token `id` (as UseToken) and records the
+  // certificate issued with it (as RecordCertificate) in one atomic step:
+  // both happen or neither does, and what returned OK is durable. This is
+  // what Sign needs: one durable write per issuance, and a certificate the
+  // store does not know can never have consumed a token. AlreadyExists if
+  // the token id was already used; Aborted if the serial is already
+  // recorded (the token stays unused then); InvalidArgument for an empty
+  // serial.
+  virtual absl::Status UseTokenAndRecord(absl::string_view id,
+                                         absl::Time expires_at,
+                                         const CertificateRecord& record) = 0;
+
   // GetCertificate returns the record of `serial`; NotFound if none.
   virtual absl::StatusOr<CertificateRecord> GetCertificate(
       absl::string_view serial) = 0;
