@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -703,9 +705,35 @@ absl::StatusOr<Certificate> Certificate::FromDer(
   MAYFLY_RETURN_IF_ERROR(Validate(x509.get()));
   auto rep = std::make_shared<Rep>();
   rep->x509 = std::shared_ptr<X509>(x509.release(), X509_free);
+  absl::call_once(rep->parsed, [] {});  // x509 is set
   rep->der.assign(der.begin(), der.end());
   return Certificate(std::move(rep));
 }
+
+x509_st* Certificate::native() const {
+  absl::call_once(rep_->parsed, [rep = rep_.get()] {
+    const uint8_t* p = rep->der.data();
+    X509* x509 = d2i_X509(nullptr, &p, static_cast<long>(rep->der.size()));
+    if (x509 == nullptr || p != rep->der.data() + rep->der.size()) {
+      // Only CertificateAccess::FromIssuedDer makes an unparsed certificate,
+      // from DER mayfly's own encoder wrote: failing here is a mayfly bug.
+      fprintf(stderr, "mayfly: a certificate mayfly issued does not parse\n");
+      abort();
+    }
+    rep->x509 = std::shared_ptr<X509>(x509, X509_free);
+  });
+  return rep_->x509.get();
+}
+
+namespace internal {
+
+Certificate CertificateAccess::FromIssuedDer(std::vector<uint8_t> der) {
+  auto rep = std::make_shared<Certificate::Rep>();
+  rep->der = std::move(der);
+  return Certificate(std::move(rep));
+}
+
+}  // namespace internal
 
 absl::StatusOr<Certificate> Certificate::FromPem(absl::string_view pem) {
   MAYFLY_ASSIGN_OR_RETURN(std::vector<Certificate> certs, ParsePemBundle(pem));

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -34,6 +35,10 @@ struct x509_st;
 struct X509_req_st;
 
 namespace mayfly {
+
+namespace internal {
+class CertificateAccess;
+}  // namespace internal
 
 // SanType classifies a subjectAltName entry (RFC 5280 section 4.2.1.6).
 enum class SanType { kDns, kIp, kEmail, kUri };
@@ -173,12 +178,17 @@ class Certificate {
 
   // native returns the BoringSSL X509, borrowed for this object's lifetime.
   // For mayfly's own modules; not a stable API.
-  x509_st* native() const { return rep_->x509.get(); }
+  x509_st* native() const;
 
  private:
+  friend class internal::CertificateAccess;
+  // A certificate the CA has just signed is not parsed until something
+  // reads it (most are only sent on as DER): `x509` is set once, under
+  // `parsed`, by FromDer at once or by native() on first use.
   struct Rep {
-    std::shared_ptr<x509_st> x509;
     std::vector<uint8_t> der;
+    mutable absl::once_flag parsed;
+    mutable std::shared_ptr<x509_st> x509;
   };
   explicit Certificate(std::shared_ptr<const Rep> rep) : rep_(std::move(rep)) {}
   std::shared_ptr<const Rep> rep_;

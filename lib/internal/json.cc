@@ -1,7 +1,8 @@
 #include "internal/json.h"
 
-#include <set>
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -70,15 +71,20 @@ class DepthLimiter {
 // object anywhere in `v`. Recursion is bounded by the parse depth limit.
 const char* FindDuplicate(const rapidjson::Value& v) {
   if (v.IsObject()) {
-    std::set<absl::string_view> seen;
+    // Sorting the names finds a repeat without a node allocation per
+    // member (this runs on every token).
+    std::vector<absl::string_view> names;
+    names.reserve(v.MemberCount());
     for (const auto& m : v.GetObject()) {
-      absl::string_view name(m.name.GetString(), m.name.GetStringLength());
-      if (!seen.insert(name).second) {
-        return m.name.GetString();
-      }
+      names.emplace_back(m.name.GetString(), m.name.GetStringLength());
       if (const char* d = FindDuplicate(m.value)) {
         return d;
       }
+    }
+    std::sort(names.begin(), names.end());
+    auto repeat = std::adjacent_find(names.begin(), names.end());
+    if (repeat != names.end()) {
+      return repeat->data();
     }
   } else if (v.IsArray()) {
     for (const auto& e : v.GetArray()) {
