@@ -10,6 +10,10 @@
 
 #include "mayfly/authority.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -611,6 +615,65 @@ CertificateTemplate LeafTemplate(const PublicKey& key) {
   return tmpl;
 }
 
+// CheckRetention refuses a prune retention that would forget a record
+// while a renewal could still descend from it: every provisioner's maximum
+// lifetime, plus its grace period when it renews after expiry, must fit.
+absl::Status CheckRetention(const ProvisionerSet& set,
+                            absl::Duration retention) {
+  std::vector<ResolvedClaims> all = set.claims;
+  absl::StatusOr<ResolvedClaims> global =
+      ResolveClaims({}, set.authority_claims);
+  if (global.ok()) {
+    all.push_back(*global);
+  }
+  for (const ResolvedClaims& c : all) {
+    absl::Duration needed = c.max_tls_duration + (c.allow_renewal_after_expiry
+                                                      ? c.renewal_grace_period
+                                                      : absl::ZeroDuration());
+    if (retention < needed) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "storePrune.retention ", mayfly::FormatDuration(retention),
+          " is shorter than a certificate's lifetime plus renewal grace (",
+          mayfly::FormatDuration(needed),
+          "): pruning would forget revocations that must still block "
+          "renewals"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// StoreUrlOf returns the store URL of `config`: its own, with a relative
+// sqlite path taken relative to the config's folder, or DefaultStoreUrl of
+// the CA folder (the config folder's parent), whose db/ folder is created
+// (0700) if missing.
+absl::StatusOr<std::string> StoreUrlOf(const CaConfig& config) {
+  constexpr absl::string_view kSqlite = "sqlite:";
+  if (!config.store.empty()) {
+    absl::string_view path = config.store;
+    if (absl::ConsumePrefix(&path, kSqlite) && !path.empty() &&
+        path[0] != '/') {
+      return absl::StrCat(kSqlite, config.ResolvePath(path));
+    }
+    return config.store;
+  }
+  if (config.base_dir.empty()) {
+    return DefaultStoreUrl("");
+  }
+  // The parent of the config folder, lexically (the config folder itself
+  // need not exist for a config made in code).
+  absl::string_view base = absl::StripSuffix(config.base_dir, "/");
+  size_t slash = base.rfind('/');
+  std::string ca_dir(slash == absl::string_view::npos || slash == 0
+                         ? absl::string_view(".")
+                         : base.substr(0, slash));
+  std::string db_dir = absl::StrCat(ca_dir, "/db");
+  if (mkdir(db_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create the store folder ", db_dir, ": ", strerror(errno)));
+  }
+  return DefaultStoreUrl(ca_dir);
+}
+
 // TokenReplayKeep is how long a token id must stay recorded: a token is
 // refused on its `exp` only once the leeway has passed too.
 absl::Time TokenReplayKeep(const TokenClaims& claims,
@@ -710,8 +773,8 @@ absl::StatusOr<std::unique_ptr<Authority>> Authority::Create(
         absl::StrCat("intermediate key: ", key.status().message()));
   }
   if (store == nullptr) {
-    MAYFLY_ASSIGN_OR_RETURN(
-        store, NewStore(config.store.empty() ? "memory:" : config.store));
+    MAYFLY_ASSIGN_OR_RETURN(std::string url, StoreUrlOf(config));
+    MAYFLY_ASSIGN_OR_RETURN(store, NewStore(url));
   }
   MAYFLY_ASSIGN_OR_RETURN(
       std::unique_ptr<Impl> impl,
@@ -723,9 +786,8 @@ absl::StatusOr<std::unique_ptr<Authority>> Authority::Create(
 absl::StatusOr<std::unique_ptr<Authority>> Authority::FromParts(
     AuthorityParts parts, std::unique_ptr<Store> store, const Clock& clock) {
   if (store == nullptr) {
-    MAYFLY_ASSIGN_OR_RETURN(
-        store,
-        NewStore(parts.config.store.empty() ? "memory:" : parts.config.store));
+    MAYFLY_ASSIGN_OR_RETURN(std::string url, StoreUrlOf(parts.config));
+    MAYFLY_ASSIGN_OR_RETURN(store, NewStore(url));
   }
   std::vector<Certificate> ca_chain = {std::move(parts.intermediate)};
   MAYFLY_ASSIGN_OR_RETURN(
@@ -779,10 +841,20 @@ absl::StatusOr<std::unique_ptr<Authority::Impl>> Authority::Impl::Build(
   MAYFLY_ASSIGN_OR_RETURN(
       internal::LeafIssuer leaf_issuer,
       internal::LeafIssuer::Create(intermediate, intermediate_key));
-  return std::make_unique<Impl>(
+  const bool prune = config.prune.interval > absl::ZeroDuration();
+  if (prune) {
+    MAYFLY_RETURN_IF_ERROR(CheckRetention(*set, config.prune.retention));
+  }
+  auto impl = std::make_unique<Impl>(
       std::move(config), std::move(roots), std::move(ca_chain),
       std::move(intermediate_key), std::move(leaf_issuer), std::move(store),
       clock, std::move(set));
+  if (prune) {
+    MAYFLY_ASSIGN_OR_RETURN(
+        impl->pruner_,
+        StorePruner::Start(*impl->store_, clock, impl->config_.prune));
+  }
+  return impl;
 }
 
 absl::StatusOr<IssuedCertificate> Authority::Sign(const CertificateRequest& csr,

@@ -217,6 +217,9 @@ class Authority::Impl {
   const PrivateKey intermediate_key_;
   const std::unique_ptr<Store> store_;
   const Clock& clock_;
+  // pruner_ prunes store_ in the background (declared after it, so it stops
+  // first); NULL when config_.prune.interval is 0.
+  std::unique_ptr<StorePruner> pruner_;
 
  private:
   TokenValidatorOptions validator_options_;

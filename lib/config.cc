@@ -413,6 +413,29 @@ absl::StatusOr<CaConfig> ParseConfig(absl::string_view json,
   MAYFLY_ASSIGN_OR_RETURN(std::optional<std::string> store,
                           OptionalString(doc, "store", ""));
   config.store = store.value_or("");
+  MAYFLY_ASSIGN_OR_RETURN(const rapidjson::Value* prune,
+                          ObjectMember(doc, "storePrune", ""));
+  if (prune != nullptr) {
+    MAYFLY_ASSIGN_OR_RETURN(std::optional<absl::Duration> interval,
+                            OptionalDuration(*prune, "interval", "storePrune"));
+    MAYFLY_ASSIGN_OR_RETURN(
+        std::optional<absl::Duration> retention,
+        OptionalDuration(*prune, "retention", "storePrune"));
+    if (interval.has_value()) {
+      if (*interval < absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            "ca config: storePrune.interval is negative");
+      }
+      config.prune.interval = *interval;
+    }
+    if (retention.has_value()) {
+      if (*retention < absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            "ca config: storePrune.retention is negative");
+      }
+      config.prune.retention = *retention;
+    }
+  }
   MAYFLY_ASSIGN_OR_RETURN(std::optional<std::string> common_name,
                           OptionalString(doc, "commonName", ""));
   if (common_name.has_value() && !common_name->empty()) {
@@ -496,6 +519,20 @@ std::string SerializeConfig(const CaConfig& config) {
   }
   if (!config.store.empty()) {
     doc.AddMember("store", StringValue(config.store, alloc), alloc);
+  }
+  const PruneOptions default_prune;
+  if (config.prune.interval != default_prune.interval ||
+      config.prune.retention != default_prune.retention) {
+    rapidjson::Value prune(rapidjson::kObjectType);
+    prune.AddMember(
+        "interval",
+        StringValue(mayfly::FormatDuration(config.prune.interval), alloc),
+        alloc);
+    prune.AddMember(
+        "retention",
+        StringValue(mayfly::FormatDuration(config.prune.retention), alloc),
+        alloc);
+    doc.AddMember("storePrune", prune, alloc);
   }
 
   rapidjson::Value authority(rapidjson::kObjectType);

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
@@ -84,6 +85,8 @@ void CheckSameConfig(const CaConfig& a, const CaConfig& b) {
   CHECK(a.insecure_address == b.insecure_address);
   CHECK(a.dns_names == b.dns_names);
   CHECK(a.store == b.store);
+  CHECK(a.prune.interval == b.prune.interval);
+  CHECK(a.prune.retention == b.prune.retention);
   CHECK(a.db_json == b.db_json);
   CHECK(a.common_name == b.common_name);
   REQUIRE(a.provisioners.size() == b.provisioners.size());
@@ -477,6 +480,46 @@ TEST_CASE("Config: bad input is InvalidArgument naming the problem",
   CHECK(StatusIs(ParseConfig(inverted, "").status(),
                  absl::StatusCode::kInvalidArgument,
                  "tls.minVersion 1.3 is above tls.maxVersion 1.2"));
+}
+
+}  // namespace
+}  // namespace mayfly
+
+namespace mayfly {
+namespace {
+
+constexpr char kPruneBase[] =
+    R"({"root":["r.crt"],"crt":"i.crt","key":"i.key","dnsNames":["ca"],)";
+
+TEST_CASE("Config: storePrune is read, checked and written back", "[config]") {
+  auto config = ParseConfig(
+      absl::StrCat(kPruneBase,
+                   R"("storePrune":{"interval":"90s","retention":"720h"}})"),
+      "/ca");
+  REQUIRE(config.ok());
+  CHECK(config->prune.interval == absl::Seconds(90));
+  CHECK(config->prune.retention == absl::Hours(720));
+  auto again = ParseConfig(SerializeConfig(*config), "/ca");
+  REQUIRE(again.ok());
+  CHECK(again->prune.interval == absl::Seconds(90));
+  CHECK(again->prune.retention == absl::Hours(720));
+
+  auto off = ParseConfig(
+      absl::StrCat(kPruneBase, R"("storePrune":{"interval":"0s"}})"), "/ca");
+  REQUIRE(off.ok());
+  CHECK(off->prune.interval == absl::ZeroDuration());
+  CHECK(off->prune.retention == PruneOptions().retention);
+
+  for (const char* bad :
+       {R"("storePrune":{"interval":"-1m"}})",
+        R"("storePrune":{"retention":"-1h"}})",
+        R"("storePrune":{"interval":"soon"}})",
+        R"("storePrune":{"interval":60}})", R"("storePrune":[]})"}) {
+    INFO(bad);
+    auto c = ParseConfig(absl::StrCat(kPruneBase, bad), "/ca");
+    CHECK(c.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(c.status().message(), "storePrune"));
+  }
 }
 
 }  // namespace

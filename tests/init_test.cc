@@ -228,5 +228,61 @@ TEST_CASE("Init: ca-url drops port 443, brackets IPv6, keys by type",
   CHECK(config.provisioners[0].DecryptKey("ca-password").ok());
 }
 
+TEST_CASE("Init: a config without a store gets SQLite in the CA folder",
+          "[init]") {
+  testing::TempDir tmp;
+  FakeClock clock(testing::FixtureStart());
+  InitResult r = Unwrap(InitPki(Options(tmp.path()), clock));
+  CaConfig config = Unwrap(LoadConfig(r.config_path));
+  config.store = "";
+  std::string token_id;
+  {
+    std::unique_ptr<Authority> ca =
+        Unwrap(Authority::Create(config, "ca-password", nullptr, clock));
+    REQUIRE(
+        ca->store().UseToken("jti-kept", clock.Now() + absl::Hours(1)).ok());
+  }
+  const std::string db = tmp.path() + "/db/mayfly.db";
+  struct stat st;
+  REQUIRE(stat(db.c_str(), &st) == 0);
+  REQUIRE(stat((tmp.path() + "/db").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  // A second start opens the same file: the used token is remembered.
+  std::unique_ptr<Authority> again =
+      Unwrap(Authority::Create(config, "ca-password", nullptr, clock));
+  CHECK(StatusIs(again->store().UseToken("jti-kept", clock.Now()),
+                 absl::StatusCode::kAlreadyExists));
+}
+
+TEST_CASE("Init: a relative sqlite store path is the config folder's",
+          "[init]") {
+  testing::TempDir tmp;
+  FakeClock clock(testing::FixtureStart());
+  InitResult r = Unwrap(InitPki(Options(tmp.path()), clock));
+  CaConfig config = Unwrap(LoadConfig(r.config_path));
+  config.store = "sqlite:state.db";
+  Unwrap(Authority::Create(config, "ca-password", nullptr, clock));
+  struct stat st;
+  CHECK(stat((tmp.path() + "/config/state.db").c_str(), &st) == 0);
+}
+
+TEST_CASE("Init: a prune retention shorter than a lifetime is refused",
+          "[init]") {
+  testing::TempDir tmp;
+  FakeClock clock(testing::FixtureStart());
+  InitResult r = Unwrap(InitPki(Options(tmp.path()), clock));
+  CaConfig config = Unwrap(LoadConfig(r.config_path));
+  config.store = "memory:";
+  config.prune.retention = absl::Hours(23);  // max lifetime is 24 h
+  CHECK(StatusIs(
+      Authority::Create(config, "ca-password", nullptr, clock).status(),
+      absl::StatusCode::kInvalidArgument, "retention"));
+  config.prune.interval = absl::ZeroDuration();  // no pruning: no limit
+  CHECK(Authority::Create(config, "ca-password", nullptr, clock).ok());
+  config.prune.interval = absl::Minutes(10);
+  config.prune.retention = absl::Hours(24);
+  CHECK(Authority::Create(config, "ca-password", nullptr, clock).ok());
+}
+
 }  // namespace
 }  // namespace mayfly

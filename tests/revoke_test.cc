@@ -202,7 +202,8 @@ TEST_CASE("Revoke: step's revoke token against step's CA", "[revoke]") {
   std::string json = absl::StrReplaceAll(
       testing::Testdata("step/steppath/config/ca.json"),
       {{"${STEPPATH}", testing::TestdataPath("step/steppath")}});
-  CaConfig config = Unwrap(ParseConfig(json, dir.path()));
+  CaConfig config =
+      Unwrap(ParseConfig(json, absl::StrCat(dir.path(), "/config")));
   // The token was minted at 1795567540 and lives 5 minutes.
   FakeClock clock(absl::FromUnixSeconds(1795567540));
   std::unique_ptr<Authority> ca = Unwrap(Authority::Create(

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -521,6 +522,74 @@ TEST_CASE("Store: postgres: an unreachable server is Unavailable at open",
   CHECK(
       StatusIs(url.status(), absl::StatusCode::kUnavailable, "cannot connect"));
   CHECK(!absl::StrContains(url.status().message(), "s3cret"));
+}
+
+// ---------------------------------------------------------------------------
+// StorePruner and the default store URL.
+
+TEST_CASE("StorePruner: prunes at start and on demand, by the given clock",
+          "[store]") {
+  std::unique_ptr<Store> store = NewMemoryStore();
+  REQUIRE(store->UseToken("old", kNow - absl::Minutes(1)).ok());
+  REQUIRE(store->UseToken("live", kNow + absl::Minutes(5)).ok());
+  REQUIRE(store->RecordCertificate(Cert("1", "", kNow - absl::Hours(2))).ok());
+  REQUIRE(store->RecordCertificate(Cert("2", "", kNow + absl::Hours(2))).ok());
+  FakeClock clock(kNow);
+  PruneOptions options;
+  options.interval = absl::Hours(1);  // no second run during the test
+  options.retention = absl::Hours(1);
+  auto pruner = StorePruner::Start(*store, clock, options);
+  REQUIRE(pruner.ok());
+  // The first prune ran before Start returned: the used token "old" and
+  // certificate 1 (expired 2 h ago, retention 1 h) are gone.
+  CHECK(CountsOf(*store) == MakeCounts(1, 1, 0));
+  StorePruner::Stats stats = (*pruner)->stats();
+  CHECK(stats.runs == 1);
+  CHECK(stats.rows_removed == 2);
+  CHECK(stats.failures == 0);
+  CHECK(stats.last_error.ok());
+  clock.Advance(absl::Hours(4));
+  auto removed = (*pruner)->PruneNow();
+  REQUIRE(removed.ok());
+  CHECK(*removed == 2);
+  CHECK(CountsOf(*store) == MakeCounts(0, 0, 0));
+}
+
+TEST_CASE("StorePruner: runs again every interval until destroyed", "[store]") {
+  std::unique_ptr<Store> store = NewMemoryStore();
+  FakeClock clock(kNow);
+  PruneOptions options;
+  options.interval = absl::Milliseconds(5);
+  auto pruner = StorePruner::Start(*store, clock, options);
+  REQUIRE(pruner.ok());
+  REQUIRE(store->UseToken("t", kNow + absl::Minutes(1)).ok());
+  clock.Advance(absl::Minutes(2));
+  // Bounded wait for the background thread (5 ms interval, up to 10 s).
+  for (int i = 0; i < 2000 && CountsOf(*store).used_tokens != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(CountsOf(*store) == MakeCounts(0, 0, 0));
+  CHECK((*pruner)->stats().runs >= 2);
+  pruner->reset();  // joins the thread
+}
+
+TEST_CASE("StorePruner: bad options are refused", "[store]") {
+  std::unique_ptr<Store> store = NewMemoryStore();
+  FakeClock clock(kNow);
+  PruneOptions zero;
+  zero.interval = absl::ZeroDuration();
+  CHECK(StatusIs(StorePruner::Start(*store, clock, zero).status(),
+                 absl::StatusCode::kInvalidArgument, "interval"));
+  PruneOptions negative;
+  negative.retention = -absl::Seconds(1);
+  CHECK(StatusIs(StorePruner::Start(*store, clock, negative).status(),
+                 absl::StatusCode::kInvalidArgument, "retention"));
+}
+
+TEST_CASE("DefaultStoreUrl: sqlite in the CA folder, memory without one",
+          "[store]") {
+  CHECK(DefaultStoreUrl("") == "memory:");
+  CHECK(DefaultStoreUrl("/srv/ca") == "sqlite:/srv/ca/db/mayfly.db");
 }
 
 }  // namespace

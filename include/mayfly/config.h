@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "mayfly/provisioner.h"
+#include "mayfly/store.h"
 
 namespace mayfly {
 
@@ -55,7 +56,12 @@ struct CaConfig {
   std::string address = ":9000";  // listen address
   std::string insecure_address;   // "insecureAddress"; kept, unused
   std::vector<std::string> dns_names = {"localhost", "127.0.0.1", "::1"};
-  std::string store;    // store URL; "" means the default
+  std::string store;  // store URL; "" means DefaultStoreUrl (store.h)
+  // "storePrune": {"interval": "10m", "retention": "168h"}: the store is
+  // pruned every interval ("0s" never) of what expired more than retention
+  // ago (StorePruner). The retention must exceed every provisioner's
+  // maximum lifetime plus its renewal grace period.
+  PruneOptions prune;
   std::string db_json;  // step's "db" member as compact JSON
                         // ("" if absent); kept, unused
   std::string common_name = "Step Online CA";  // the server cert's CN

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "mayfly/clock.h"
 
 namespace mayfly {
 
@@ -141,6 +142,50 @@ class Store {
   virtual absl::StatusOr<StoreCounts> Counts() = 0;
 };
 
+// PruneOptions say how a StorePruner keeps a store's size bounded.
+struct PruneOptions {
+  // interval between two prunes; the first runs when the pruner starts.
+  absl::Duration interval = absl::Minutes(10);
+  // retention passed to Store::Prune: certificate records and revocations
+  // stay this long after their notAfter. Keep it above the longest
+  // lifetime plus the renewal grace period (see Store::Prune).
+  absl::Duration retention = absl::Hours(24 * 7);
+};
+
+// StorePruner calls store.Prune(clock.Now(), retention) on its own thread
+// every `interval`, so a store under steady load stays bounded. A failed
+// prune (store unreachable) is retried at the next interval. The store and
+// clock must outlive the pruner; destruction stops and joins the thread.
+class StorePruner {
+ public:
+  // Start begins pruning. InvalidArgument if interval <= 0 or retention <
+  // 0.
+  static absl::StatusOr<std::unique_ptr<StorePruner>> Start(
+      Store& store, const Clock& clock, PruneOptions options);
+
+  StorePruner(const StorePruner&) = delete;
+  StorePruner& operator=(const StorePruner&) = delete;
+  ~StorePruner();
+
+  // PruneNow prunes at once, on the caller's thread, and returns the rows
+  // removed.
+  absl::StatusOr<int64_t> PruneNow();
+
+  // Stats of the background prunes so far.
+  struct Stats {
+    int64_t runs = 0;
+    int64_t rows_removed = 0;
+    int64_t failures = 0;
+    absl::Status last_error;  // OK if the latest run succeeded
+  };
+  Stats stats() const;
+
+ private:
+  class Impl;
+  explicit StorePruner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // NewMemoryStore returns a store that keeps everything in this process's
 // memory: fast, and gone when the process exits.
 std::unique_ptr<Store> NewMemoryStore();
@@ -185,8 +230,15 @@ absl::StatusOr<std::unique_ptr<Store>> NewPostgresStore(
 // NewStore opens the store named by `url`: "memory:", "sqlite:PATH" (see
 // NewSqliteStore), or "postgres://..." / "postgresql://..." (a libpq URL,
 // see NewPostgresStore). InvalidArgument for an unknown scheme; otherwise
-// the backend's own errors.
+// the backend's own errors. A CA config with no store uses
+// DefaultStoreUrl.
+
 absl::StatusOr<std::unique_ptr<Store>> NewStore(absl::string_view url);
+
+// DefaultStoreUrl is the store of a CA whose config names none: the SQLite
+// file db/mayfly.db in the CA's folder `ca_dir` (the parent of its config
+// folder), or "memory:" when `ca_dir` is empty (a CA built in code).
+std::string DefaultStoreUrl(absl::string_view ca_dir);
 
 }  // namespace mayfly
 
