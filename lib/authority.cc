@@ -776,10 +776,19 @@ absl::StatusOr<std::unique_ptr<Authority>> Authority::Create(
     MAYFLY_ASSIGN_OR_RETURN(std::string url, StoreUrlOf(config));
     MAYFLY_ASSIGN_OR_RETURN(store, NewStore(url));
   }
+  std::vector<Certificate> federated;
+  for (const std::string& path : config.federated_roots) {
+    MAYFLY_ASSIGN_OR_RETURN(
+        std::string pem, ReadFile(config.ResolvePath(path), "federated root"));
+    MAYFLY_ASSIGN_OR_RETURN(std::vector<Certificate> certs,
+                            Certificate::ParsePemBundle(pem));
+    federated.insert(federated.end(), certs.begin(), certs.end());
+  }
   MAYFLY_ASSIGN_OR_RETURN(
       std::unique_ptr<Impl> impl,
       Impl::Build(std::move(roots), std::move(crt), *std::move(key), config,
                   std::move(store), clock));
+  impl->federated_roots_ = std::move(federated);
   return std::unique_ptr<Authority>(new Authority(std::move(impl)));
 }
 
@@ -1108,6 +1117,14 @@ const std::vector<Certificate>& Authority::roots() const {
 
 const Certificate& Authority::intermediate() const {
   return impl_->ca_chain_.front();
+}
+
+const std::vector<Certificate>& Authority::ca_chain() const {
+  return impl_->ca_chain_;
+}
+
+const std::vector<Certificate>& Authority::federated_roots() const {
+  return impl_->federated_roots_;
 }
 
 const CaConfig& Authority::config() const { return impl_->config_; }

@@ -213,7 +213,8 @@ class Authority::Impl {
 
   const CaConfig config_;
   const std::vector<Certificate> roots_;
-  const std::vector<Certificate> ca_chain_;  // intermediate first
+  const std::vector<Certificate> ca_chain_;   // intermediate first
+  std::vector<Certificate> federated_roots_;  // set once, before any use
   const PrivateKey intermediate_key_;
   const std::unique_ptr<Store> store_;
   const Clock& clock_;

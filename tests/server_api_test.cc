@@ -1169,5 +1169,48 @@ TEST_CASE("Api: error bodies are Go-encoded JSON", "[server_api]") {
         ErrorBody(413, "request body too large"));
 }
 
+TEST_CASE("Api: federated roots are served by /federation and /root",
+          "[server_api]") {
+  testing::TempDir ours, theirs;
+  FakeClock clock(testing::FixtureStart());
+  InitOptions o;
+  o.dir = theirs.path();
+  o.name = "Other";
+  o.password = "other-password";
+  o.provisioner_p2c = 1000;
+  InitResult other = Unwrap(InitPki(o, clock));
+  o.dir = ours.path();
+  o.name = "Ours";
+  o.password = "ca-password";
+  o.store = "memory:";
+  InitResult mine = Unwrap(InitPki(o, clock));
+  CaConfig config = Unwrap(LoadConfig(mine.config_path));
+  config.federated_roots = {other.root_path};
+  std::unique_ptr<Authority> ca =
+      Unwrap(Authority::Create(config, "ca-password", nullptr, clock));
+  REQUIRE(ca->federated_roots().size() == 1);
+  Api api(ca.get(), ApiOptions{"0.1.0"});
+
+  ApiResponse fed = api.Handle(Get("/1.0/federation"));
+  CHECK(fed.status == 201);
+  CHECK(absl::StrContains(fed.body, Quote(ca->roots()[0].ToPem())));
+  CHECK(absl::StrContains(fed.body, Quote(ca->federated_roots()[0].ToPem())));
+  ApiResponse roots = api.Handle(Get("/roots"));
+  CHECK_FALSE(
+      absl::StrContains(roots.body, Quote(ca->federated_roots()[0].ToPem())));
+  ApiResponse root =
+      api.Handle(Get(absl::StrCat("/root/", other.root_fingerprint)));
+  CHECK(root.status == 200);
+  CHECK(absl::StrContains(root.body, Quote(ca->federated_roots()[0].ToPem())));
+  ApiResponse inter = api.Handle(Get("/intermediates"));
+  CHECK(inter.status == 201);
+  CHECK(absl::StrContains(inter.body, Quote(ca->intermediate().ToPem())));
+
+  config.federated_roots = {ours.path() + "/missing.crt"};
+  CHECK(Authority::Create(config, "ca-password", nullptr, clock)
+            .status()
+            .code() == absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace mayfly

@@ -52,13 +52,14 @@ namespace mayfly {
 
 // InitOptions say what PKI InitPki writes (what `step ca init` asks for).
 struct InitOptions {
-  std::string dir;                    // the CA folder ($STEPPATH)
-  std::string name;                   // "<name> Root CA", "<name> Intermediate CA"
+  std::string dir;   // the CA folder ($STEPPATH)
+  std::string name;  // "<name> Root CA", "<name> Intermediate CA"
   std::vector<std::string> dns_names = {"localhost"};
   std::string address = ":9000";
   std::string provisioner_name = "admin";
-  std::string password;               // encrypts the CA keys
-  std::string provisioner_password;   // encrypts the provisioner key; "" = password
+  std::string password;  // encrypts the CA keys
+  std::string
+      provisioner_password;  // encrypts the provisioner key; "" = password
   KeyType key_type = KeyType::kP256;
   std::string store;                  // store URL written to ca.json
   bool overwrite = false;             // replace an existing PKI
@@ -67,8 +68,8 @@ struct InitOptions {
 
 // InitResult tells where things went.
 struct InitResult {
-  std::string config_path;     // <dir>/config/ca.json
-  std::string defaults_path;   // <dir>/config/defaults.json
+  std::string config_path;    // <dir>/config/ca.json
+  std::string defaults_path;  // <dir>/config/defaults.json
   std::string root_path;
   std::string intermediate_path;
   std::string root_fingerprint;  // lowercase hex SHA-256 of the root DER
@@ -130,8 +131,9 @@ struct AuthorityParts {
 
 class Authority {
  public:
-  // Create loads the CA from `config`: reads the root(s), intermediate and
-  // its key (decrypted with `password`), checks they belong together, and
+  // Create loads the CA from `config`: reads the root(s), the federated
+  // roots, the intermediate and its key (decrypted with `password`), checks
+  // they belong together, and
   // opens `store` (or, if NULL, the store named by config.store, "memory:"
   // when empty). `clock` must outlive the authority.
   static absl::StatusOr<std::unique_ptr<Authority>> Create(
@@ -211,6 +213,12 @@ class Authority {
 
   const std::vector<Certificate>& roots() const;
   const Certificate& intermediate() const;
+  // ca_chain is what follows a leaf in a chain sent to clients: the
+  // intermediate, then the rest of the crt file.
+  const std::vector<Certificate>& ca_chain() const;
+  // federated_roots are the roots of other CAs this one federates with
+  // (config.federated_roots files); served by /federation and /root/{sha}.
+  const std::vector<Certificate>& federated_roots() const;
   // config returns the configuration as given at creation; its provisioners
   // and claims are not updated by the methods above (Provisioners() is the
   // current list).

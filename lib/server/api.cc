@@ -250,10 +250,12 @@ ApiResponse Root(const Authority& authority, absl::string_view sha) {
       sum.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
     }
   }
-  for (const Certificate& root : authority.roots()) {
-    if (root.FingerprintHex() == sum) {
-      return JsonResponse(
-          200, absl::StrCat("{\"ca\":", JsonString(root.ToPem()), "}"));
+  for (const auto* list : {&authority.roots(), &authority.federated_roots()}) {
+    for (const Certificate& root : *list) {
+      if (root.FingerprintHex() == sum) {
+        return JsonResponse(
+            200, absl::StrCat("{\"ca\":", JsonString(root.ToPem()), "}"));
+      }
     }
   }
   return ErrorResponse(
@@ -399,18 +401,21 @@ ApiResponse Dispatch(Authority& ca, const ApiOptions& options,
     case RouteId::kRootsPem:
       res = PemResponse(ca.roots());
       break;
-    // The authority holds one intermediate, so step-ca's 501 for "no
+    // An authority always has an intermediate, so step-ca's 501 for "no
     // intermediates" cannot happen here.
     case RouteId::kIntermediates:
-      res = CertListResponse({ca.intermediate()});
+      res = CertListResponse(ca.ca_chain());
       break;
     case RouteId::kIntermediatesPem:
-      res = PemResponse({ca.intermediate()});
+      res = PemResponse(ca.ca_chain());
       break;
-    // mayfly loads no federated roots: the federation is the roots.
-    case RouteId::kFederation:
-      res = CertListResponse(ca.roots());
+    case RouteId::kFederation: {
+      std::vector<Certificate> all = ca.roots();
+      all.insert(all.end(), ca.federated_roots().begin(),
+                 ca.federated_roots().end());
+      res = CertListResponse(all);
       break;
+    }
     case RouteId::kProvisioners:
       res = Provisioners(ca, request);
       break;
