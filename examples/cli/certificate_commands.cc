@@ -42,22 +42,6 @@ constexpr char kVerifyUsage[] =
     "Verifies the chain in CRT_FILE (leaf first, then intermediates) up to\n"
     "one of the roots, at the current time.\n";
 
-absl::StatusOr<KeyType> ParseKeyType(const std::string& kty,
-                                     const std::string& curve) {
-  if ((kty == "EC" || kty.empty()) && (curve == "P-256" || curve.empty())) {
-    return KeyType::kP256;
-  }
-  if ((kty == "EC" || kty.empty()) && curve == "P-384") {
-    return KeyType::kP384;
-  }
-  if ((kty == "OKP" || kty.empty()) && curve == "Ed25519") {
-    return KeyType::kEd25519;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unsupported key type ", kty, " ", curve,
-                   "; use EC P-256, EC P-384 or OKP Ed25519"));
-}
-
 absl::StatusOr<std::vector<uint8_t>> RandomSerial() {
   std::vector<uint8_t> serial(16);
   if (!RAND_bytes(serial.data(), serial.size())) {
@@ -202,6 +186,10 @@ absl::Status Verify(const Args& args, const Clock& clock) {
 int CertificateCommand(int argc, char** argv, const Clock& clock) {
   std::string sub = argc > 2 ? argv[2] : "";
   const bool create = sub == "create";
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    std::cout << kCreateUsage << "\n" << kVerifyUsage;
+    return 0;
+  }
   if (!create && sub != "verify") {
     std::cerr << kCreateUsage << "\n" << kVerifyUsage;
     return 2;

@@ -1,6 +1,9 @@
 // mayfly-ca: the example CA program.
 //
-// Subcommands so far (the CA server commands come with the server):
+// Subcommands:
+//   mayfly-ca init --name NAME --dns NAMES --provisioner NAME ...
+//   mayfly-ca serve CONFIG --password-file FILE [flags]
+//   mayfly-ca provisioner add|remove|list ...
 //   mayfly-ca version
 //   mayfly-ca inspect FILE
 //   mayfly-ca certificate create SUBJECT CRT_FILE KEY_FILE [flags]
@@ -17,6 +20,8 @@
 #include "absl/time/time.h"
 #include "cli/args.h"
 #include "cli/certificate_commands.h"
+#include "mayfly-ca/ca_commands.h"
+#include "mayfly-ca/serve.h"
 #include "mayfly/c.h"
 #include "mayfly/certificate.h"
 #include "mayfly/clock.h"
@@ -28,11 +33,23 @@ constexpr char kUsage[] =
     "usage: mayfly-ca COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
+    "  init                    create a new PKI (root, intermediate, "
+    "ca.json)\n"
+    "  serve CONFIG            run the CA (step-ca's HTTPS API)\n"
+    "  provisioner add|remove|list\n"
+    "                          manage the JWK provisioners in ca.json\n"
     "  version                 print the version\n"
     "  inspect FILE            describe a certificate, chain or CSR (PEM/DER)\n"
     "  certificate create      make a key and a certificate (root, "
     "intermediate or leaf)\n"
-    "  certificate verify      verify a certificate chain against roots\n";
+    "  certificate verify      verify a certificate chain against roots\n"
+    "\n"
+    "Run a command with --help for its flags.\n";
+
+constexpr char kVersionUsage[] =
+    "usage: mayfly-ca version\n"
+    "\n"
+    "Prints the version of mayfly-ca (the mayfly library it is built on).\n";
 
 constexpr char kInspectUsage[] =
     "usage: mayfly-ca inspect FILE\n"
@@ -40,7 +57,16 @@ constexpr char kInspectUsage[] =
     "Describes each certificate in FILE (PEM bundle or DER), or the\n"
     "certificate request in it.\n";
 
-int Version() {
+int Version(int argc, char** argv) {
+  auto args = cli::Args::Parse(argc, argv, 2, {}, {"help"});
+  if (args.ok() && args->Has("help")) {
+    std::cout << kVersionUsage;
+    return 0;
+  }
+  if (!args.ok() || !args->positional().empty()) {
+    std::cerr << kVersionUsage;
+    return 2;
+  }
   std::cout << "mayfly-ca " << mayfly_version() << "\n";
   return 0;
 }
@@ -109,7 +135,16 @@ int InspectFile(int argc, char** argv) {
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "version" || cmd == "--version") {
-    return mayfly::Version();
+    return mayfly::Version(argc, argv);
+  }
+  if (cmd == "init") {
+    return mayfly::cli::InitCommand(argc, argv, mayfly::Clock::Real());
+  }
+  if (cmd == "serve") {
+    return mayfly::cli::ServeCommand(argc, argv);
+  }
+  if (cmd == "provisioner") {
+    return mayfly::cli::ProvisionerCommand(argc, argv);
   }
   if (cmd == "inspect") {
     return mayfly::InspectFile(argc, argv);

@@ -1,0 +1,22 @@
+// `mayfly-ca serve`: run the CA's HTTPS API until SIGTERM or SIGINT, and
+// reload its provisioners on SIGHUP.
+
+#ifndef MAYFLY_EXAMPLES_MAYFLY_CA_SERVE_H_
+#define MAYFLY_EXAMPLES_MAYFLY_CA_SERVE_H_
+
+namespace mayfly {
+namespace cli {
+
+// ServeCommand runs `argv[0] serve CONFIG ...` and returns the exit code:
+// 0 after a clean shutdown, 1 when the CA cannot start, 2 for bad usage.
+//
+// It must be called before the process starts any thread: it blocks
+// SIGTERM, SIGINT and SIGHUP in the calling thread so that every thread
+// created later inherits the mask, and then receives them with sigwait()
+// in that thread; no work is ever done in an asynchronous signal handler.
+int ServeCommand(int argc, char** argv);
+
+}  // namespace cli
+}  // namespace mayfly
+
+#endif  // MAYFLY_EXAMPLES_MAYFLY_CA_SERVE_H_
