@@ -39,6 +39,14 @@ REQUIRED_KEYS = (
     "issuance.sqlite_8callers_per_s",
     "issuance.postgres_8callers_per_s",
     "store.sqlite_commit_p99_ms",
+    "https.sign_per_s",
+    "https.sign_p99_ms",
+    "https.renew_per_s",
+    "https.renew_p99_ms",
+    "stepca.sign_per_s",
+    "stepca.sign_p99_ms",
+    "stepca.renew_per_s",
+    "stepca.renew_p99_ms",
 )
 
 KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
