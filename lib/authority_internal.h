@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -200,6 +201,17 @@ class Authority::Impl {
       const std::function<absl::Status(const Provisioner&)>& check_token,
       const TokenUse* token_use);
 
+  // VerifyClientChain verifies `chain` (leaf first) to the roots for TLS
+  // client use at `at`. Signatures never change, so a leaf whose chain
+  // verified is remembered (by the SHA-256 of its DER, with the window in
+  // which its path is valid) and not verified again: a client renewing
+  // over a kept-alive connection, or retrying, costs no signature check,
+  // as a TLS stack that verifies once per handshake would. Revocation,
+  // lineage and the provisioner's rules are checked on every call.
+  absl::Status VerifyClientChain(absl::Span<const Certificate> chain,
+                                 absl::Time at)
+      ABSL_LOCKS_EXCLUDED(verified_mu_);
+
   // revocation_generation increases with every revocation (the CRL cache
   // compares it).
   int64_t revocation_generation() const {
@@ -231,6 +243,11 @@ class Authority::Impl {
       ABSL_GUARDED_BY(mu_);
 
   std::atomic<int64_t> revocation_generation_{0};
+
+  static constexpr size_t kMaxVerifiedChains = 1 << 16;
+  absl::Mutex verified_mu_;
+  absl::flat_hash_map<std::string, std::pair<absl::Time, absl::Time>> verified_
+      ABSL_GUARDED_BY(verified_mu_);
 
   absl::Mutex crl_mu_;
   std::optional<Crl> crl_ ABSL_GUARDED_BY(crl_mu_);

@@ -134,6 +134,52 @@ absl::StatusOr<RenewTokenClaims> ParseRenewClaims(absl::string_view payload) {
 
 }  // namespace
 
+absl::Status Authority::Impl::VerifyClientChain(
+    absl::Span<const Certificate> chain, absl::Time at) {
+  const Certificate& leaf = chain.front();
+  // Only a chain that is the leaf, maybe followed by our own CA chain, is
+  // remembered: its path is then leaf -> ca_chain_ -> a root, whose
+  // validity window is known without VerifyChain's path.
+  bool cacheable = chain.size() <= 1 + ca_chain_.size();
+  for (size_t i = 1; cacheable && i < chain.size(); i++) {
+    cacheable = chain[i].Equals(ca_chain_[i - 1]);
+  }
+  std::string key;
+  if (cacheable) {
+    std::vector<uint8_t> digest = leaf.Sha256Fingerprint();
+    key.assign(digest.begin(), digest.end());
+    absl::MutexLock lock(&verified_mu_);
+    auto it = verified_.find(key);
+    if (it != verified_.end() && it->second.first <= at &&
+        at <= it->second.second) {
+      return absl::OkStatus();
+    }
+  }
+  std::vector<Certificate> intermediates(chain.begin() + 1, chain.end());
+  intermediates.insert(intermediates.end(), ca_chain_.begin(), ca_chain_.end());
+  VerifyOptions verify;
+  verify.purpose = kOidClientAuth;
+  MAYFLY_RETURN_IF_ERROR(VerifyChain(leaf, intermediates, roots_, at, verify));
+  if (cacheable) {
+    // The window in which every certificate the path can use is valid:
+    // the leaf, our CA chain and (conservatively) every root.
+    absl::Time from = leaf.NotBefore();
+    absl::Time to = leaf.NotAfter();
+    for (const auto* list : {&ca_chain_, &roots_}) {
+      for (const Certificate& c : *list) {
+        from = std::max(from, c.NotBefore());
+        to = std::min(to, c.NotAfter());
+      }
+    }
+    absl::MutexLock lock(&verified_mu_);
+    if (verified_.size() >= kMaxVerifiedChains) {
+      verified_.clear();  // bounded memory; the next requests re-verify
+    }
+    verified_[key] = {from, to};
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
     absl::Span<const Certificate> chain, const PublicKey* new_key,
     const std::function<absl::Status(const Provisioner&)>& check_token,
@@ -192,12 +238,7 @@ absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
     }
     verify_at = std::max(leaf.NotBefore(), leaf.NotAfter() - absl::Minutes(1));
   }
-  std::vector<Certificate> intermediates(chain.begin() + 1, chain.end());
-  intermediates.insert(intermediates.end(), ca_chain_.begin(), ca_chain_.end());
-  VerifyOptions verify;
-  verify.purpose = kOidClientAuth;
-  MAYFLY_RETURN_IF_ERROR(
-      VerifyChain(leaf, intermediates, roots_, verify_at, verify));
+  MAYFLY_RETURN_IF_ERROR(VerifyClientChain(chain, verify_at));
   // VerifyChain accepts a leaf without EKU for any purpose; a renewable
   // leaf must name clientAuth (it authenticates as a TLS client).
   std::vector<std::string> eku = leaf.ExtKeyUsage();

@@ -129,6 +129,36 @@ TEST_CASE("Renew: outside the validity period is refused", "[renew]") {
   }
 }
 
+TEST_CASE(
+    "Renew: a chain verified before is still checked for time and "
+    "revocation",
+    "[renew]") {
+  TestCa t;
+  Issued c = t.Issue("svc.example.com");
+  // The first renewal verifies the chain and remembers it; the second
+  // takes the remembered verification.
+  IssuedCertificate first = Unwrap(t.ca->Renew(c.cert.chain));
+  IssuedCertificate second = Unwrap(t.ca->Renew(c.cert.chain));
+  CHECK(first.leaf.SerialDecimal() != second.leaf.SerialDecimal());
+  // A chain with a foreign intermediate appended is verified in full, not
+  // taken from what was remembered.
+  std::vector<Certificate> odd = c.cert.chain;
+  odd.push_back(c.leaf());
+  CHECK(t.ca->Renew(odd).ok());
+  SECTION("revoked after it was remembered") {
+    REQUIRE(t.Revoke(c.serial()).ok());
+    ExpectRefused(
+        t, kUnauth, [&]() { return t.ca->Renew(c.cert.chain).status(); },
+        "revoked");
+  }
+  SECTION("expired after it was remembered") {
+    t.clock.Advance(absl::Hours(24) + absl::Seconds(1));
+    ExpectRefused(
+        t, kUnauth, [&]() { return t.ca->Renew(c.cert.chain).status(); },
+        "expired on");
+  }
+}
+
 TEST_CASE("Renew: allowRenewalAfterExpiry within the grace period", "[renew]") {
   TestCaOptions o;
   o.provisioner_claims.allow_renewal_after_expiry = true;
