@@ -731,6 +731,15 @@ absl::StatusOr<Certificate> Authority::Impl::Issue(
   return IssueCertificate(tmpl, key, intermediate_key_, &ca_chain_.front());
 }
 
+absl::StatusOr<Certificate> Authority::Impl::IssueRenewal(
+    const CertificateTemplate& tmpl, const PublicKey& key) const {
+  MAYFLY_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> der,
+      internal::IssueCertificateDer(tmpl, key, intermediate_key_,
+                                    &ca_chain_.front()));
+  return internal::CertificateAccess::FromIssuedDer(std::move(der));
+}
+
 IssuedCertificate Authority::Impl::WithChain(Certificate leaf) const {
   IssuedCertificate out{leaf, {}};
   out.chain.reserve(1 + ca_chain_.size());

@@ -180,6 +180,11 @@ class Authority::Impl {
   absl::StatusOr<Certificate> Issue(const CertificateTemplate& tmpl,
                                     const PublicKey& key) const;
 
+  // IssueRenewal is Issue for a template made of a verified, strictly
+  // parsed certificate's parts: the result is not parsed back until read.
+  absl::StatusOr<Certificate> IssueRenewal(const CertificateTemplate& tmpl,
+                                           const PublicKey& key) const;
+
   const internal::LeafIssuer& leaf_issuer() const { return leaf_issuer_; }
 
   // WithChain returns `leaf` with the chain sent to clients.

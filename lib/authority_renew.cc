@@ -295,7 +295,7 @@ absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
       tmpl.extra_extensions.push_back(std::move(e));
     }
   }
-  MAYFLY_ASSIGN_OR_RETURN(Certificate next, Issue(tmpl, key));
+  MAYFLY_ASSIGN_OR_RETURN(Certificate next, IssueRenewal(tmpl, key));
   CertificateRecord record =
       internal::RecordFor(next, provisioner.name, serial);
   if (token_use == nullptr) {

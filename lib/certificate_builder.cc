@@ -362,6 +362,23 @@ absl::StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl,
                                              const PublicKey& subject_key,
                                              const PrivateKey& issuer_key,
                                              const Certificate* issuer) {
+  MAYFLY_ASSIGN_OR_RETURN(
+      std::vector<uint8_t> der,
+      internal::IssueCertificateDer(tmpl, subject_key, issuer_key, issuer));
+  absl::StatusOr<Certificate> cert = Certificate::FromDer(der);
+  if (!cert.ok()) {
+    // Only template contents (an extra extension) can make it malformed.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "template makes a malformed certificate: ", cert.status().message()));
+  }
+  return cert;
+}
+
+namespace internal {
+
+absl::StatusOr<std::vector<uint8_t>> IssueCertificateDer(
+    const CertificateTemplate& tmpl, const PublicKey& subject_key,
+    const PrivateKey& issuer_key, const Certificate* issuer) {
   // Template checks first, so a bad template never reaches the signer.
   if (tmpl.serial.empty()) {
     return absl::InvalidArgumentError("serial is empty");
@@ -499,15 +516,9 @@ absl::StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl,
   }
   MAYFLY_ASSIGN_OR_RETURN(std::vector<uint8_t> tbs_der,
                           internal::CbbToVector(cbb.get()));
-  MAYFLY_ASSIGN_OR_RETURN(std::vector<uint8_t> der,
-                          internal::SignToBeSigned(issuer_key, tbs_der));
-  absl::StatusOr<Certificate> cert = Certificate::FromDer(der);
-  if (!cert.ok()) {
-    // Only template contents (an extra extension) can make it malformed.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "template makes a malformed certificate: ", cert.status().message()));
-  }
-  return cert;
+  return internal::SignToBeSigned(issuer_key, tbs_der);
 }
+
+}  // namespace internal
 
 }  // namespace mayfly

@@ -23,6 +23,14 @@
 namespace mayfly {
 namespace internal {
 
+// IssueCertificateDer is IssueCertificate (certificate.h) without parsing
+// the result back: the signed DER. Callers whose template holds only
+// checked parts (extensions taken from a strictly parsed certificate) wrap
+// it with CertificateAccess::FromIssuedDer.
+absl::StatusOr<std::vector<uint8_t>> IssueCertificateDer(
+    const CertificateTemplate& tmpl, const PublicKey& subject_key,
+    const PrivateKey& issuer_key, const Certificate* issuer);
+
 // CertificateAccess makes Certificates from DER that mayfly itself has just
 // encoded and signed, without parsing it until it is read (the parse costs
 // as much as a quarter of an issuance). Never for DER from outside.
