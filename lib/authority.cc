@@ -121,22 +121,6 @@ std::string SerialToDecimal(absl::Span<const uint8_t> serial) {
   return out;
 }
 
-CertificateRecord RecordFor(const Certificate& cert,
-                            absl::string_view provisioner,
-                            absl::string_view renewed_from) {
-  CertificateRecord record;
-  record.serial = cert.SerialDecimal();
-  record.subject = cert.CommonName();
-  for (const SubjectAltName& san : cert.Sans()) {
-    record.names.push_back(san.value);
-  }
-  record.not_before = cert.NotBefore();
-  record.not_after = cert.NotAfter();
-  record.provisioner = std::string(provisioner);
-  record.renewed_from = std::string(renewed_from);
-  return record;
-}
-
 absl::StatusOr<Extension> ProvisionerExtension(const Provisioner& p) {
   bssl::ScopedCBB cbb;
   CBB seq;

@@ -68,11 +68,6 @@ absl::StatusOr<std::vector<uint8_t>> NewSerial();
 // SerialToDecimal returns the decimal text of big-endian `serial` bytes.
 std::string SerialToDecimal(absl::Span<const uint8_t> serial);
 
-// RecordFor returns what the store keeps of `cert`.
-CertificateRecord RecordFor(const Certificate& cert,
-                            absl::string_view provisioner,
-                            absl::string_view renewed_from);
-
 // ProvisionerExtension returns step's provisioner extension for a JWK
 // provisioner (STEP-PROTOCOL.md section 6.2): SEQUENCE { INTEGER 1,
 // OCTET STRING name, OCTET STRING kid }, non-critical.

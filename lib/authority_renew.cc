@@ -296,8 +296,18 @@ absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
     }
   }
   MAYFLY_ASSIGN_OR_RETURN(Certificate next, IssueRenewal(tmpl, key));
-  CertificateRecord record =
-      internal::RecordFor(next, provisioner.name, serial);
+  // The record is made from what was signed (the old leaf's names, the
+  // template's serial and validity), so `next` stays unparsed.
+  CertificateRecord record;
+  record.serial = internal::SerialToDecimal(tmpl.serial);
+  record.subject = leaf.CommonName();
+  for (const SubjectAltName& san : leaf.Sans()) {
+    record.names.push_back(san.value);
+  }
+  record.not_before = tmpl.not_before;
+  record.not_after = tmpl.not_after;
+  record.provisioner = provisioner.name;
+  record.renewed_from = serial;
   if (token_use == nullptr) {
     MAYFLY_RETURN_IF_ERROR(store_->RecordCertificate(record));
   } else {
