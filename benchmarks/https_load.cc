@@ -125,38 +125,6 @@ std::string SslErrorString() {
   return buf;
 }
 
-// JsonString quotes `s` as a JSON string.
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
 // Target is where the CA listens, from its URL.
 struct Target {
   std::string host;  // an IPv4 loopback literal
@@ -599,9 +567,10 @@ std::string ResultJson(const LevelResult& r) {
       "\"reconnects\": %d, \"seconds\": %.3f, \"per_s\": %.1f, "
       "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
       "\"budget_exhausted\": %s, \"first_error\": %s}",
-      JsonString(r.mode), r.connections, r.requests, r.errors, r.reconnects,
-      r.seconds, r.per_s, r.p50_ms, r.p99_ms, r.max_ms,
-      r.budget_exhausted ? "true" : "false", JsonString(r.first_error));
+      internal::JsonString(r.mode), r.connections, r.requests, r.errors,
+      r.reconnects, r.seconds, r.per_s, r.p50_ms, r.p99_ms, r.max_ms,
+      r.budget_exhausted ? "true" : "false",
+      internal::JsonString(r.first_error));
 }
 
 // Percentile of sorted samples, nearest rank.
@@ -729,9 +698,10 @@ std::string Load::SignRequest(size_t csr_index) const {
     std::cerr << "https_load: token: " << ott.status() << "\n";
     std::abort();
   }
-  std::string body = absl::StrCat("{\"csr\":", JsonString(csrs_[csr_index]),
-                                  ",\"ott\":", JsonString(*ott),
-                                  ",\"notBefore\":\"\",\"notAfter\":\"\"}");
+  std::string body =
+      absl::StrCat("{\"csr\":", internal::JsonString(csrs_[csr_index]),
+                   ",\"ott\":", internal::JsonString(*ott),
+                   ",\"notBefore\":\"\",\"notAfter\":\"\"}");
   return PostRequest("/sign", body);
 }
 
@@ -987,9 +957,9 @@ int Main(int argc, char** argv) {
               : std::min(o->max_rate, std::max(1000.0, 4 * r->per_s * widen));
     }
   }
-  std::string json =
-      absl::StrCat("{\"ca_url\": ", JsonString(o->ca_url),
-                   ", \"label\": ", JsonString(o->label), ", \"results\": [\n");
+  std::string json = absl::StrCat(
+      "{\"ca_url\": ", internal::JsonString(o->ca_url),
+      ", \"label\": ", internal::JsonString(o->label), ", \"results\": [\n");
   for (size_t i = 0; i < results.size(); ++i) {
     absl::StrAppend(&json, "  ", ResultJson(results[i]),
                     i + 1 < results.size() ? ",\n" : "\n");

@@ -49,6 +49,13 @@ absl::StatusOr<std::optional<int64_t>> GetOptionalInt64(
 // ToJson serializes a value compactly (no spaces), members in stored order.
 std::string ToJson(const rapidjson::Value& value);
 
+// AppendJsonString appends `s` as a JSON string written the way Go's
+// encoding/json writes it: quote, backslash and control characters
+// escaped, '<', '>' and '&' as \u003c, \u003e, \u0026, U+2028 and U+2029
+// escaped, and each byte of invalid UTF-8 as \ufffd.
+void AppendJsonString(std::string* out, absl::string_view s);
+std::string JsonString(absl::string_view s);
+
 }  // namespace internal
 }  // namespace mayfly
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "internal/json.h"
 
 namespace mayfly {
 namespace internal {
@@ -113,49 +114,6 @@ void AppendGoQuoted(absl::string_view value, std::string* out) {
   out->push_back('"');
 }
 
-void AppendJsonString(absl::string_view value, std::string* out) {
-  out->push_back('"');
-  for (size_t i = 0; i < value.size();) {
-    const char c = value[i];
-    const size_t n = Utf8Length(value, i);
-    if (n == 0) {
-      out->append("\\ufffd");
-      i++;
-      continue;
-    }
-    if (n > 1) {
-      out->append(value.data() + i, n);
-      i += n;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<uint8_t>(c) < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(out, "\\u%04x", static_cast<uint8_t>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-    i++;
-  }
-  out->push_back('"');
-}
-
 // Field is one key and value of a line; `number` values are printed bare.
 struct Field {
   absl::string_view key;
@@ -171,14 +129,14 @@ std::string Render(const std::vector<Field>& fields, LogFormat format) {
       if (out.size() > 1) {
         out.push_back(',');
       }
-      AppendJsonString(f.key, &out);
+      AppendJsonString(&out, f.key);
       out.push_back(':');
       std::string storage;
       absl::string_view value = Bounded(f.value, &storage);
       if (f.number) {
         out.append(value.data(), value.size());
       } else {
-        AppendJsonString(value, &out);
+        AppendJsonString(&out, value);
       }
     }
     out.push_back('}');

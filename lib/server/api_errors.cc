@@ -55,112 +55,12 @@ std::string DefaultMessage(int status) {
   }
 }
 
-// Utf8Length returns the length of the valid UTF-8 sequence at the start
-// of `s` (non-empty), or 0 if it is not one (overlong forms, surrogates and
-// code points above U+10FFFF are invalid, as in Go).
-size_t Utf8Length(absl::string_view s, uint32_t* rune) {
-  const auto b0 = static_cast<uint8_t>(s[0]);
-  size_t n;
-  uint32_t r;
-  uint32_t min;
-  if (b0 < 0x80) {
-    *rune = b0;
-    return 1;
-  } else if ((b0 & 0xe0) == 0xc0) {
-    n = 2;
-    r = b0 & 0x1f;
-    min = 0x80;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    n = 3;
-    r = b0 & 0x0f;
-    min = 0x800;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    n = 4;
-    r = b0 & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (s.size() < n) {
-    return 0;
-  }
-  for (size_t i = 1; i < n; i++) {
-    const auto b = static_cast<uint8_t>(s[i]);
-    if ((b & 0xc0) != 0x80) {
-      return 0;
-    }
-    r = (r << 6) | (b & 0x3f);
-  }
-  if (r < min || r > 0x10ffff || (r >= 0xd800 && r <= 0xdfff)) {
-    return 0;
-  }
-  *rune = r;
-  return n;
-}
-
 }  // namespace
 
 std::string UnexpectedStatusMessage(int status) {
   return absl::StrCat(
       "The certificate authority received an unexpected HTTP status code - '",
       status, "'. ", kSeeLogs);
-}
-
-void AppendJsonString(std::string* out, absl::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  while (!s.empty()) {
-    uint32_t rune = 0;
-    size_t n = Utf8Length(s, &rune);
-    if (n == 0) {
-      *out += "\\ufffd";
-      s.remove_prefix(1);
-      continue;
-    }
-    if (n > 1) {
-      if (rune == 0x2028 || rune == 0x2029) {
-        absl::StrAppend(out, "\\u202", rune == 0x2028 ? "8" : "9");
-      } else {
-        out->append(s.data(), n);
-      }
-      s.remove_prefix(n);
-      continue;
-    }
-    const char c = s[0];
-    s.remove_prefix(1);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (rune < 0x20 || c == '<' || c == '>' || c == '&') {
-          *out += "\\u00";
-          out->push_back(kHex[rune >> 4]);
-          out->push_back(kHex[rune & 0xf]);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-std::string JsonString(absl::string_view s) {
-  std::string out;
-  AppendJsonString(&out, s);
-  return out;
 }
 
 std::string JsonNumber(double v) {

@@ -10,19 +10,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "internal/json.h"
 #include "mayfly/authority.h"
 #include "mayfly/config.h"
 #include "server/api.h"
 
 namespace mayfly {
 namespace internal {
-
-// AppendJsonString appends `s` as a JSON string written the way Go's
-// encoding/json writes it: quote, backslash and control characters
-// escaped, '<', '>' and '&' as \u003c, \u003e, \u0026, U+2028 and U+2029
-// escaped, and each byte of invalid UTF-8 as \ufffd.
-void AppendJsonString(std::string* out, absl::string_view s);
-std::string JsonString(absl::string_view s);
 
 // JsonNumber writes a float64 as Go's encoding/json does for the values
 // mayfly emits (shortest round-trip form: 1.2, 1.3, 1).
