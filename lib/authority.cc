@@ -716,11 +716,12 @@ absl::StatusOr<Certificate> Authority::Impl::Issue(
 }
 
 absl::StatusOr<Certificate> Authority::Impl::IssueRenewal(
-    const CertificateTemplate& tmpl, const PublicKey& key) const {
+    const CertificateTemplate& tmpl, const PublicKey& key,
+    absl::Span<const uint8_t> spki) const {
   MAYFLY_ASSIGN_OR_RETURN(
       std::vector<uint8_t> der,
       internal::IssueCertificateDer(tmpl, key, intermediate_key_,
-                                    &ca_chain_.front()));
+                                    &ca_chain_.front(), spki));
   return internal::CertificateAccess::FromIssuedDer(std::move(der));
 }
 

@@ -177,8 +177,10 @@ class Authority::Impl {
 
   // IssueRenewal is Issue for a template made of a verified, strictly
   // parsed certificate's parts: the result is not parsed back until read.
-  absl::StatusOr<Certificate> IssueRenewal(const CertificateTemplate& tmpl,
-                                           const PublicKey& key) const;
+  // `spki` is `key` as the old certificate encodes it, or empty (rekey).
+  absl::StatusOr<Certificate> IssueRenewal(
+      const CertificateTemplate& tmpl, const PublicKey& key,
+      absl::Span<const uint8_t> spki) const;
 
   const internal::LeafIssuer& leaf_issuer() const { return leaf_issuer_; }
 

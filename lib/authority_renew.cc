@@ -295,7 +295,11 @@ absl::StatusOr<IssuedCertificate> Authority::Impl::RenewLeaf(
       tmpl.extra_extensions.push_back(std::move(e));
     }
   }
-  MAYFLY_ASSIGN_OR_RETURN(Certificate next, IssueRenewal(tmpl, key));
+  absl::Span<const uint8_t> spki;
+  if (new_key == nullptr) {
+    MAYFLY_ASSIGN_OR_RETURN(spki, internal::CertificateSpki(leaf.der()));
+  }
+  MAYFLY_ASSIGN_OR_RETURN(Certificate next, IssueRenewal(tmpl, key, spki));
   // The record is made from what was signed (the old leaf's names, the
   // template's serial and validity), so `next` stays unparsed.
   CertificateRecord record;

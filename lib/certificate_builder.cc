@@ -376,9 +376,31 @@ absl::StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl,
 
 namespace internal {
 
+absl::StatusOr<absl::Span<const uint8_t>> CertificateSpki(
+    absl::Span<const uint8_t> cert_der) {
+  CBS in, cert, tbs, spki;
+  CBS_init(&in, cert_der.data(), cert_der.size());
+  if (!CBS_get_asn1(&in, &cert, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_asn1(&cert, &tbs, CBS_ASN1_SEQUENCE) ||
+      !CBS_get_optional_asn1(
+          &tbs, nullptr, nullptr,
+          CBS_ASN1_CONTEXT_SPECIFIC | CBS_ASN1_CONSTRUCTED | 0) ||
+      !CBS_get_asn1(&tbs, nullptr, CBS_ASN1_INTEGER) ||   // serial
+      !CBS_get_asn1(&tbs, nullptr, CBS_ASN1_SEQUENCE) ||  // signature
+      !CBS_get_asn1(&tbs, nullptr, CBS_ASN1_SEQUENCE) ||  // issuer
+      !CBS_get_asn1(&tbs, nullptr, CBS_ASN1_SEQUENCE) ||  // validity
+      !CBS_get_asn1(&tbs, nullptr, CBS_ASN1_SEQUENCE) ||  // subject
+      !CBS_get_asn1_element(&tbs, &spki, CBS_ASN1_SEQUENCE)) {
+    return absl::InvalidArgumentError(
+        "certificate: malformed TBSCertificate before its public key");
+  }
+  return absl::Span<const uint8_t>(CBS_data(&spki), CBS_len(&spki));
+}
+
 absl::StatusOr<std::vector<uint8_t>> IssueCertificateDer(
     const CertificateTemplate& tmpl, const PublicKey& subject_key,
-    const PrivateKey& issuer_key, const Certificate* issuer) {
+    const PrivateKey& issuer_key, const Certificate* issuer,
+    absl::Span<const uint8_t> subject_spki) {
   // Template checks first, so a bad template never reaches the signer.
   if (tmpl.serial.empty()) {
     return absl::InvalidArgumentError("serial is empty");
@@ -424,7 +446,10 @@ absl::StatusOr<std::vector<uint8_t>> IssueCertificateDer(
       issuer != nullptr ? issuer->RawSubject() : subject;
 
   // Extensions, in the order Go's x509.CreateCertificate writes them.
-  std::vector<uint8_t> spki = subject_key.ToSpkiDer();
+  std::vector<uint8_t> spki =
+      subject_spki.empty()
+          ? subject_key.ToSpkiDer()
+          : std::vector<uint8_t>(subject_spki.begin(), subject_spki.end());
   MAYFLY_ASSIGN_OR_RETURN(std::vector<uint8_t> key_bits,
                           internal::SubjectPublicKeyBits(spki));
   std::vector<Extension> exts;

@@ -614,3 +614,31 @@ TEST_CASE("Certificate: Inspect shows the key fields", "[certificate]") {
 
 }  // namespace
 }  // namespace mayfly
+
+namespace mayfly {
+namespace {
+
+TEST_CASE("Certificate: CertificateSpki finds the encoded public key",
+          "[certificate]") {
+  absl::StatusOr<std::vector<Certificate>> chain =
+      Certificate::ParsePemBundle(Testdata("step/leaf.crt"));
+  REQUIRE(chain.ok());
+  REQUIRE(chain->size() == 2);  // the leaf and the intermediate
+  for (const Certificate& cert : *chain) {
+    absl::StatusOr<absl::Span<const uint8_t>> spki =
+        internal::CertificateSpki(cert.der());
+    REQUIRE(spki.ok());
+    std::vector<uint8_t> got(spki->begin(), spki->end());
+    CHECK(got == cert.public_key().ToSpkiDer());
+  }
+  const std::vector<uint8_t>& der = chain->front().der();
+  for (size_t cut : {size_t{0}, size_t{10}, der.size() / 2}) {
+    CHECK(
+        StatusIs(internal::CertificateSpki(absl::MakeConstSpan(der.data(), cut))
+                     .status(),
+                 absl::StatusCode::kInvalidArgument, "malformed"));
+  }
+}
+
+}  // namespace
+}  // namespace mayfly

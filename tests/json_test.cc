@@ -96,5 +96,24 @@ TEST_CASE("Json: integers must be integral and within int64", "[json]") {
   CHECK(**GetOptionalInt64(*doc, "neg", "claims") == -7);
 }
 
+TEST_CASE("Json: strings are written as Go's encoding/json writes them",
+          "[json]") {
+  using internal::JsonString;
+  CHECK(JsonString("") == "\"\"");
+  // A PEM block: runs of plain text, newlines escaped.
+  CHECK(JsonString("-----BEGIN X-----\nMIIB+/a=\n") ==
+        "\"-----BEGIN X-----\\nMIIB+/a=\\n\"");
+  // The escapes Go writes, at the start, middle and end of runs.
+  CHECK(JsonString("\"a\\b<c>d&e\r\t\x01") ==
+        "\"\\\"a\\\\b\\u003cc\\u003ed\\u0026e\\r\\t\\u0001\"");
+  // Multi-byte UTF-8 passes through; U+2028/2029 are escaped; a bad byte
+  // becomes U+FFFD.
+  CHECK(JsonString("caf\xc3\xa9 \xe2\x80\xa8|\xff|") ==
+        "\"caf\xc3\xa9 \\u2028|\\ufffd|\"");
+  std::string appended = "x=";
+  internal::AppendJsonString(&appended, "y");
+  CHECK(appended == "x=\"y\"");
+}
+
 }  // namespace
 }  // namespace mayfly

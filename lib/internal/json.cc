@@ -1,6 +1,7 @@
 #include "internal/json.h"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 #include <vector>
 
@@ -230,10 +231,33 @@ std::string ToJson(const rapidjson::Value& value) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+// kPlain[c] is true for the ASCII bytes written as they are: printable,
+// and none of '"', '\\', '<', '>', '&'.
+constexpr std::array<bool, 256> MakePlainTable() {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x7f; ++c) {
+    t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+  }
+  return t;
+}
+constexpr std::array<bool, 256> kPlain = MakePlainTable();
+
 void AppendJsonString(std::string* out, absl::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
   while (!s.empty()) {
+    // Runs of plain ASCII (all of a PEM body but its newlines) are copied
+    // at once; only the bytes around them take the slow path.
+    size_t plain = 0;
+    while (plain < s.size() && kPlain[static_cast<uint8_t>(s[plain])]) {
+      ++plain;
+    }
+    if (plain > 0) {
+      out->append(s.data(), plain);
+      s.remove_prefix(plain);
+      continue;
+    }
     uint32_t rune = 0;
     size_t n = Utf8Length(s, &rune);
     if (n == 0) {

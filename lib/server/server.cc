@@ -251,6 +251,10 @@ class RequestStream final : public httplib::Stream {
     if (request_->limit != Limit::kNone || size == 0) {
       return -1;
     }
+    // A reply the client waits for ("100 Continue") goes out first.
+    if (!pending_.empty() && !Flush()) {
+      return -1;
+    }
     size_t room;
     switch (phase_) {
       case Phase::kRequestLine:
@@ -290,23 +294,36 @@ class RequestStream final : public httplib::Stream {
     }
   }
 
+  // write collects a response's pieces (httplib writes the status line and
+  // headers, then the body) so that Flush sends them in one TLS record and
+  // one system call; larger writes go out at once, after what is pending.
   ssize_t write(const char* ptr, size_t size) override {
     if (size == 0) {
       return 0;
     }
-    const absl::Time deadline = RealNow() + write_timeout_;
-    const int len = static_cast<int>(std::min<size_t>(size, 1 << 20));
-    for (;;) {
-      // A retried SSL_write gets the same arguments, as BoringSSL wants.
-      int n = SSL_write(ssl_, ptr, len);
-      if (n > 0) {
-        return n;
-      }
-      if (!WaitForTls(ssl_, sock_, n, deadline)) {
-        ERR_clear_error();
-        return -1;
-      }
+    if (pending_.size() + size <= kCoalesceBytes) {
+      pending_.append(ptr, size);
+      return static_cast<ssize_t>(size);
     }
+    if (!Flush()) {
+      return -1;
+    }
+    return WriteNow(ptr, size);
+  }
+
+  // Flush sends what write collected. False if the connection failed.
+  bool Flush() {
+    size_t sent = 0;
+    while (sent < pending_.size()) {
+      ssize_t n = WriteNow(pending_.data() + sent, pending_.size() - sent);
+      if (n <= 0) {
+        pending_.clear();
+        return false;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    pending_.clear();
+    return true;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -322,6 +339,25 @@ class RequestStream final : public httplib::Stream {
 
  private:
   enum class Phase { kRequestLine, kHeaders, kBody };
+
+  // One TLS record's worth of plaintext.
+  static constexpr size_t kCoalesceBytes = 16 * 1024;
+
+  ssize_t WriteNow(const char* ptr, size_t size) {
+    const absl::Time deadline = RealNow() + write_timeout_;
+    const int len = static_cast<int>(std::min<size_t>(size, 1 << 20));
+    for (;;) {
+      // A retried SSL_write gets the same arguments, as BoringSSL wants.
+      int n = SSL_write(ssl_, ptr, len);
+      if (n > 0) {
+        return n;
+      }
+      if (!WaitForTls(ssl_, sock_, n, deadline)) {
+        ERR_clear_error();
+        return -1;
+      }
+    }
+  }
 
   // Account counts `n` bytes just read against the phase they belong to,
   // finding the end of the request line and of the header block (a line
@@ -369,6 +405,7 @@ class RequestStream final : public httplib::Stream {
   size_t body_bytes_ = 0;
   size_t line_length_ = 0;
   char previous_ = 0;
+  std::string pending_;  // written, not yet sent
 };
 
 // ---------------------------------------------------------------------------
@@ -903,6 +940,9 @@ bool HttpsServer::process_and_close_socket(socket_t sock) {
       } catch (...) {
         // httplib catches what handlers throw; this is what escapes its
         // parsing (std::bad_alloc): drop the connection, keep the worker.
+        ret = false;
+      }
+      if (!strm.Flush()) {
         ret = false;
       }
       impl.metrics_.RequestFinished();
