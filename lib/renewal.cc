@@ -497,13 +497,15 @@ class RenewalScheduler::Impl : public std::enable_shared_from_this<Impl> {
         e.not_before_ms = v.not_before_ms;
         e.not_after_ms = v.not_after_ms;
         e.attempts = 0;
-        int64_t deadline = NormalDeadline(v);
-        if (deadline <= end_ms) {
-          // The CA answered with a certificate already due for renewal
-          // (a very short lifetime, or clocks apart): renewing it at once
-          // would hammer the CA, so wait as after a first failure.
-          deadline = end_ms + first_retry_ms_;
-        }
+        // A certificate just received is renewed no sooner than halfway
+        // through what is left of it. Normally 2/3 of the lifetime comes
+        // later; it comes sooner, or is already past, when the CA's
+        // backdate is large next to a short lifetime (5s asked, 1m
+        // backdated) or clocks are apart, and renewing at once would then
+        // hammer the CA.
+        int64_t deadline = std::max(
+            NormalDeadline(v),
+            end_ms + std::max(first_retry_ms_, (v.not_after_ms - end_ms) / 2));
         HeapPush(slot, deadline);
         sinks = e.sinks;
         event.type = RenewalEventType::kRenewed;

@@ -340,6 +340,48 @@ TEST_CASE("Renewal: a renewal installs the new certificate and reschedules",
   CHECK(s->NextDeadline() == e.next_attempt);
 }
 
+TEST_CASE("Renewal: a backdated short certificate is not renewed at once",
+          "[renewal]") {
+  // A CA that backdates by a minute and issues 5 seconds: each certificate
+  // is already past 2/3 of its life when it arrives. The scheduler waits
+  // half of what is left (2.5 s) instead of renewing in a loop.
+  FakeClock clock(kStart);
+  MiniCa ca;
+  int calls = 0;
+  RenewalOptions options;
+  options.renew =
+      [&](const Credentials& c) -> absl::StatusOr<IssuedCertificate> {
+    ++calls;
+    Certificate leaf =
+        ca.Leaf(c.key.public_key(), clock.Now() - absl::Minutes(1),
+                absl::Minutes(1) + absl::Seconds(5));
+    return IssuedCertificate{leaf, {leaf, ca.cert()}};
+  };
+  Events events;
+  options.on_event = events.Callback();
+  auto s = NewScheduler(std::move(options), clock);
+  PrivateKey key = testing::NewKey();
+  MustAdd(*s, ca.Creds(key, kStart - absl::Minutes(1),
+                       absl::Minutes(1) + absl::Seconds(5)));
+
+  // Added already due: renewed at once. Each renewed certificate has about
+  // 5 s left (X.509 times are whole seconds, so 4 to 5 s): the next renewal
+  // waits half of that.
+  CHECK(s->RunDue(kStart) == 1);
+  absl::Time last = kStart;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<RenewalEvent> got = events.Take();
+    REQUIRE(got.size() == 1);
+    REQUIRE(got[0].type == RenewalEventType::kRenewed);
+    const absl::Duration wait = got[0].next_attempt - last;
+    CHECK(wait >= absl::Seconds(2));
+    CHECK(wait <= absl::Milliseconds(2500));
+    REQUIRE(Step(*s, clock) == 1);
+    last = clock.Now();
+  }
+  CHECK(calls == 11);
+}
+
 // BackoffWindow is the largest delay allowed after the n-th failure.
 absl::Duration BackoffWindow(int n, absl::Duration remaining) {
   absl::Duration cap =
