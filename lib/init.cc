@@ -169,6 +169,10 @@ absl::StatusOr<InitResult> InitPki(const InitOptions& options,
   if (options.provisioner_name.empty()) {
     return absl::InvalidArgumentError("provisioner_name is empty");
   }
+  if (options.backdate.has_value() &&
+      *options.backdate < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("backdate is negative");
+  }
   MAYFLY_ASSIGN_OR_RETURN(std::string dir, Absolute(options.dir));
   while (dir.size() > 1 && dir.back() == '/') {
     dir.pop_back();
@@ -252,6 +256,9 @@ absl::StatusOr<InitResult> InitPki(const InitOptions& options,
   config.address = options.address;
   config.dns_names = options.dns_names;
   config.store = options.store;
+  if (options.backdate.has_value()) {
+    config.backdate = *options.backdate;
+  }
   config.provisioners.push_back(std::move(provisioner));
   config.base_dir = absl::StrCat(dir, "/config");
   std::string config_json = SerializeConfig(config);

@@ -139,6 +139,7 @@ TEST_CASE("Init: the PKI loads, and the password is checked", "[init]") {
   FakeClock clock(testing::FixtureStart());
   InitResult r = Unwrap(InitPki(Options(tmp.path()), clock));
   CaConfig config = Unwrap(LoadConfig(r.config_path));
+  CHECK(config.backdate == absl::Minutes(1));  // step's default
   CHECK(StatusIs(Authority::Create(config, "wrong", nullptr, clock).status(),
                  absl::StatusCode::kUnauthenticated));
   std::unique_ptr<Authority> ca =
@@ -158,6 +159,15 @@ TEST_CASE("Init: the PKI loads, and the password is checked", "[init]") {
               testing::TestCa::Csr(key, "svc.example.com", {"svc.example.com"}),
               Unwrap(signer.Sign(req)), {})
             .ok());
+}
+
+TEST_CASE("Init: writes the backdate asked for", "[init]") {
+  testing::TempDir tmp;
+  FakeClock clock(testing::FixtureStart());
+  InitOptions o = Options(tmp.path());
+  o.backdate = absl::Seconds(1);
+  InitResult r = Unwrap(InitPki(o, clock));
+  CHECK(Unwrap(LoadConfig(r.config_path)).backdate == absl::Seconds(1));
 }
 
 TEST_CASE("Init: refuses to overwrite unless asked", "[init]") {
@@ -193,6 +203,10 @@ TEST_CASE("Init: options are checked", "[init]") {
   o.key_type = KeyType::kRsa;
   CHECK(
       StatusIs(InitPki(o, clock).status(), absl::StatusCode::kInvalidArgument));
+  o = Options(tmp.path());
+  o.backdate = absl::Seconds(-1);
+  CHECK(StatusIs(InitPki(o, clock).status(), absl::StatusCode::kInvalidArgument,
+                 "backdate"));
   // Nothing was written by the refusals.
   CHECK(testing::Run(absl::StrCat("ls -A ", testing::ShellQuote(tmp.path())))
             .output.empty());

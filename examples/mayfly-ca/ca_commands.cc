@@ -79,6 +79,10 @@ constexpr char kInitUsage[] =
     "                               or memory: (lost on restart)\n"
     "  --kty T --curve C            CA keys: EC P-256 (default), EC P-384 or\n"
     "                               OKP Ed25519\n"
+    "  --backdate D                 how far in the past certificates start,\n"
+    "                               to absorb clock skew (ca.json\n"
+    "                               authority.backdate; default 1m); keep it\n"
+    "                               well under the shortest lifetime\n"
     "  --force                      replace an existing PKI in DIR\n"
     "\n";
 
@@ -204,6 +208,13 @@ absl::Status Init(const Args& args, const Clock& clock) {
   // without claims and they are added to ca.json afterwards.
   MAYFLY_ASSIGN_OR_RETURN(Claims claims, ClaimsFromArgs(args));
   MAYFLY_RETURN_IF_ERROR(ResolveClaims(claims, {}).status());
+  if (args.Has("backdate")) {
+    MAYFLY_ASSIGN_OR_RETURN(options.backdate,
+                            ParseGoDuration(args.Get("backdate")));
+    if (*options.backdate < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("--backdate must not be negative");
+    }
+  }
 
   MAYFLY_ASSIGN_OR_RETURN(InitResult result, InitPki(options, clock));
   if (default_store && mkdir(db_dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -329,12 +340,12 @@ absl::Status ListProvisioners(const Args& args) {
 }  // namespace
 
 int InitCommand(int argc, char** argv, const Clock& clock) {
-  auto args = Args::Parse(
-      argc, argv, 2,
-      With({"name", "dns", "address", "provisioner", "password-file",
-            "provisioner-password-file", "dir", "store", "kty", "curve"},
-           kClaimsValueFlags),
-      With({"force", "help"}, kClaimsBoolFlags));
+  auto args = Args::Parse(argc, argv, 2,
+                          With({"name", "dns", "address", "provisioner",
+                                "password-file", "provisioner-password-file",
+                                "dir", "store", "kty", "curve", "backdate"},
+                               kClaimsValueFlags),
+                          With({"force", "help"}, kClaimsBoolFlags));
   if (args.ok() && args->Has("help")) {
     std::cout << kInitUsage << kClaimsFlagsHelp;
     return 0;

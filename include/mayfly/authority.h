@@ -64,6 +64,11 @@ struct InitOptions {
   std::string store;                  // store URL written to ca.json
   bool overwrite = false;             // replace an existing PKI
   uint32_t provisioner_p2c = 600000;  // PBES2 iterations for the JWE
+  // authority.backdate: how far before the issuance time certificates
+  // start, to absorb clock skew (default 1m). A certificate lives its
+  // requested lifetime plus the backdate, so lifetimes of seconds want a
+  // backdate of about a second.
+  std::optional<absl::Duration> backdate;
 };
 
 // InitResult tells where things went.

@@ -99,23 +99,18 @@ mf renew --bogus a b >/dev/null 2>usage.err || rc=$?
 expect_fail no-ca "no CA URL" health
 
 # --- CA ----------------------------------------------------------------------
+# A 1s backdate: a certificate asked for 15s then lives 16s and is renewed
+# about every 10s (at two thirds of its life).
 "$mayfly_ca" init --dir "$work/ca" --name "CLI Test" \
   --dns 127.0.0.1,localhost --address 127.0.0.1:0 \
   --provisioner admin@example.com --password-file ca-password \
   --provisioner-password-file prov-password \
-  --min-tls-duration 10s --default-tls-duration 2m >init.out ||
+  --min-tls-duration 10s --default-tls-duration 2m --backdate 1s >init.out ||
   fail "mayfly-ca init failed"
 fp="$(sed -n 's/^Root fingerprint: \([0-9a-f]\{64\}\)$/\1/p' init.out)"
 [ -n "$fp" ] || fail "init printed no root fingerprint: $(cat init.out)"
-# A 1s backdate: a certificate asked for 15s then lives 16s and is renewed
-# about every 10s (at two thirds of its life).
-python3 - "$work/ca/config/ca.json" <<'EOF'
-import json, sys
-path = sys.argv[1]
-config = json.load(open(path))
-config.setdefault("authority", {})["backdate"] = "1s"
-json.dump(config, open(path, "w"), indent=2)
-EOF
+python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["authority"]["backdate"] != "1s")' \
+  "$work/ca/config/ca.json" || fail "init --backdate 1s did not reach ca.json"
 
 "$mayfly_ca" serve "$work/ca/config/ca.json" --password-file ca-password \
   --tls-lifetime 1h >ca.log 2>&1 &
