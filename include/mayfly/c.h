@@ -126,13 +126,14 @@ MAYFLY_EXPORT int mayfly_certificate_inspect(const uint8_t* in, size_t in_len,
 #define MAYFLY_KEY_P256 0    /* ECDSA P-256 (ES256), the default */
 #define MAYFLY_KEY_P384 1    /* ECDSA P-384 (ES384) */
 #define MAYFLY_KEY_ED25519 2 /* Ed25519 (EdDSA) */
-#define MAYFLY_KEY_RSA 3     /* RSA 2048 (RS256) */
+#define MAYFLY_KEY_RSA 3     /* RSA (RS256): parsed, never generated */
 
 /* ---- Keys ---------------------------------------------------------------
  * mayfly_key_t is a private key (with its public half). */
 typedef struct mayfly_key mayfly_key_t;
 
-/* mayfly_key_generate makes a new key of `type` (MAYFLY_KEY_*). */
+/* mayfly_key_generate makes a new key of `type` (MAYFLY_KEY_*): P-256,
+ * P-384 or Ed25519; INVALID_ARGUMENT for RSA. */
 MAYFLY_EXPORT int mayfly_key_generate(int type, mayfly_key_t** out,
                                       mayfly_error_t** err);
 /* mayfly_key_parse reads a PEM (PKCS#8, SEC1 or PKCS#1; encrypted PEM with
@@ -223,7 +224,8 @@ typedef struct mayfly_init_options mayfly_init_options_t;
 
 /* mayfly_init_options_new returns options with the defaults of
  * mayfly-ca init: DNS name "localhost", address ":9000", provisioner
- * "admin", P-256, the default SQLite store in the CA folder. NULL only when
+ * "admin", P-256, the default SQLite store in the CA folder. The folder, the
+ * name and the password have no default and must be set. NULL only when
  * out of memory. */
 MAYFLY_EXPORT mayfly_init_options_t* mayfly_init_options_new(void);
 MAYFLY_EXPORT void mayfly_init_options_free(mayfly_init_options_t* opts);
@@ -255,6 +257,12 @@ MAYFLY_EXPORT int mayfly_init_options_set_overwrite(mayfly_init_options_t* opts,
 /* PBES2 iterations protecting the provisioner key (default 600000). */
 MAYFLY_EXPORT int mayfly_init_options_set_kdf_iterations(
     mayfly_init_options_t* opts, uint32_t iterations);
+/* How far before the issuance time certificates start, to absorb clock
+ * skew (ca.json authority.backdate; default 1 minute). A certificate lives
+ * its lifetime plus the backdate: lifetimes of seconds want about 1000 ms.
+ * INVALID_ARGUMENT if negative. */
+MAYFLY_EXPORT int mayfly_init_options_set_backdate(mayfly_init_options_t* opts,
+                                                   int64_t backdate_ms);
 
 /* mayfly_init_result_t says what mayfly_pki_init wrote. */
 typedef struct mayfly_init_result mayfly_init_result_t;
@@ -576,6 +584,8 @@ typedef struct mayfly_event mayfly_event_t;
 #define MAYFLY_EVENT_REVOKED 2 /* refused by the CA; no more attempts */
 #define MAYFLY_EVENT_EXPIRED 3 /* expired before it could be renewed */
 #define MAYFLY_EVENT_SINK_FAILED 4
+/* After REVOKED or EXPIRED the entry is gone: remove, update and entry_info
+ * then answer NOT_FOUND. */
 
 /* The event accessors; an event is lent to the callback for its call. */
 MAYFLY_EXPORT int mayfly_event_type(const mayfly_event_t* ev);
@@ -639,8 +649,8 @@ MAYFLY_EXPORT void mayfly_entry_options_free(mayfly_entry_options_t* opts);
 /* Into rotating credentials (set at once with the current pair too). */
 MAYFLY_EXPORT int mayfly_entry_options_add_credentials(
     mayfly_entry_options_t* opts, mayfly_credentials_t* creds);
-/* Atomically replaced files (temp, fsync, rename): the chain, the key
- * (0600); either may be NULL. */
+/* Atomically replaced files (temp, fsync, rename): the chain (0644) and
+ * the key (0600), both required, never out of step with each other. */
 MAYFLY_EXPORT int mayfly_entry_options_add_files(mayfly_entry_options_t* opts,
                                                  const char* cert_path,
                                                  const char* key_path);
