@@ -240,7 +240,7 @@ uint8_t AlertFor(const absl::Status& status) {
     return SSL_AD_BAD_CERTIFICATE;
   }
   if (absl::StrContains(status.message(), "expired") ||
-      absl::StrContains(status.message(), "not valid")) {
+      absl::StrContains(status.message(), "not yet valid")) {
     return SSL_AD_CERTIFICATE_EXPIRED;
   }
   return SSL_AD_BAD_CERTIFICATE;
@@ -301,7 +301,7 @@ absl::Status CheckServerName(const SSL* ssl, const Certificate& leaf) {
     }
   }
   return absl::UnauthenticatedError(absl::StrCat(
-      "tls: the server certificate is not valid for ", host.substr(0, 255)));
+      "tls: the server certificate does not name ", host.substr(0, 255)));
 }
 
 enum ssl_verify_result_t VerifyServer(SSL* ssl, uint8_t* out_alert) {
