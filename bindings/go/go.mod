@@ -1,0 +1,3 @@
+module mayfly.dev/mayfly
+
+go 1.22
