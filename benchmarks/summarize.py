@@ -3,15 +3,19 @@
 
 Usage:
   summarize.py --out SUMMARY.json --command CMD
-               [--bench BENCH.json ...] [--value KEY=NUMBER ...]
+               [--bench BENCH.json ...] [--flat FIGURES.json ...]
+               [--value KEY=NUMBER ...]
 
 Every Google Benchmark JSON file given with --bench contributes its
 counters whose names are summary keys (dotted lower-case names such as
 "crypto.p256_sign_per_s"; each benchmark binary names its counters so).
---value adds figures measured outside Google Benchmark (openssl speed).
+--flat adds a script's flat JSON object of figures (the Python binding's
+benchmark), --value single figures measured outside Google Benchmark
+(openssl speed).
 The summary is one flat JSON object: every key collected, plus "machine",
 "date" and "command". Exits 1 if a key in REQUIRED_KEYS is missing or a
-value is not a positive number, or if two sources report the same key.
+value is not a positive number (zero is allowed for the failure counts
+in ZERO_ALLOWED_KEYS), or if two sources report the same key.
 """
 
 import argparse
@@ -51,7 +55,19 @@ REQUIRED_KEYS = (
     "stepca.sign_p99_ms",
     "stepca.renew_per_s",
     "stepca.renew_p99_ms",
+    "rotation.handshakes",
+    "rotation.failed_handshakes",
+    "rotation.rotations",
+    "rotation.handshakes_per_s",
+    "capi.issuance_1thread_per_s",
+    "python.issuance_1thread_per_s",
 )
+
+# Counts that may be zero (failures, crashes); every other figure must be
+# positive.
+ZERO_ALLOWED_KEYS = frozenset((
+    "rotation.failed_handshakes",
+))
 
 KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
@@ -98,6 +114,9 @@ def main(argv):
     parser.add_argument("--command", required=True)
     parser.add_argument("--bench", action="append", default=[])
     parser.add_argument("--value", action="append", default=[])
+    parser.add_argument("--flat", action="append", default=[],
+                        help="a JSON file holding one flat object of "
+                        "figures (a script's output)")
     parser.add_argument("--allow-missing", action="store_true",
                         help="warn about missing REQUIRED_KEYS instead of "
                         "failing (a run of some benchmark binaries only)")
@@ -110,8 +129,9 @@ def main(argv):
             raise ValueError(f"{source}: {key!r} is not a summary key")
         if key in summary:
             raise ValueError(f"{source}: {key} already reported")
+        floor_ok = value >= 0 if key in ZERO_ALLOWED_KEYS else value > 0
         if not (isinstance(value, float) and math.isfinite(value) and
-                value > 0):
+                floor_ok):
             raise ValueError(f"{source}: {key} = {value} is not a positive "
                              "number")
         summary[key] = round(value, 1)
@@ -120,6 +140,15 @@ def main(argv):
         for path in args.bench:
             for key, value in bench_counters(path).items():
                 add(key, value, path)
+        for path in args.flat:
+            with open(path, encoding="utf-8") as f:
+                flat = json.load(f)
+            if not isinstance(flat, dict):
+                raise ValueError(f"{path}: not a JSON object")
+            for key, value in flat.items():
+                if not isinstance(value, (int, float)) or isinstance(value, bool):
+                    raise ValueError(f"{path}: {key} is not a number")
+                add(key, float(value), path)
         for item in args.value:
             key, sep, value = item.partition("=")
             if not sep:

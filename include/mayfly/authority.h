@@ -21,8 +21,9 @@
 //
 // Errors: a token or certificate that does not authorise the request is
 // Unauthenticated (HTTP 401); malformed input is InvalidArgument (400); a
-// request a valid token may not make (names, durations beyond the
-// provisioner's bounds) is PermissionDenied (403); already revoked is
+// request a valid token may not make (names it does not cover) is
+// PermissionDenied (403), but a duration beyond the provisioner's bounds is
+// InvalidArgument (400), as step-ca answers it; already revoked is
 // AlreadyExists; a failing store is Unavailable or Internal. Messages say
 // why, for logs; they never contain tokens or keys.
 //
