@@ -17,78 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capi_test_util.h"
 #include "mayfly/c.h"
 
-/* ---- Checks ------------------------------------------------------------ */
-
-static int g_failures = 0;
-
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      fprintf(stderr, "%s:%d: failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                      \
-    }                                                                    \
-  } while (0)
-
-/* OK runs `call`, which passes `&e` as its error argument, and stops the
- * test if it fails: what follows needs its result. */
-#define OK(call)                                                            \
-  do {                                                                      \
-    mayfly_error_t* e = NULL;                                               \
-    int rc_ = (call);                                                       \
-    if (rc_ != MAYFLY_OK || e != NULL) {                                    \
-      fprintf(stderr, "%s:%d: %s: %d %s\n", __FILE__, __LINE__, #call, rc_, \
-              mayfly_error_message(e));                                     \
-      exit(1);                                                              \
-    }                                                                       \
-  } while (0)
-
-/* FAILS checks that `call` returns `code` with an error object of that code
- * whose message contains `needle` (NULL: any message). */
-#define FAILS(code, needle, call)                                     \
-  do {                                                                \
-    mayfly_error_t* e = NULL;                                         \
-    int rc_ = (call);                                                 \
-    check_error(__FILE__, __LINE__, #call, rc_, e, (code), (needle)); \
-  } while (0)
-
-static void check_error(const char* file, int line, const char* what, int rc,
-                        mayfly_error_t* e, int code, const char* needle) {
-  if (rc != code || e == NULL || mayfly_error_code(e) != code ||
-      (needle != NULL && strstr(mayfly_error_message(e), needle) == NULL)) {
-    fprintf(stderr, "%s:%d: %s: got %d \"%s\", want %d \"%s\"\n", file, line,
-            what, rc, mayfly_error_message(e), code,
-            needle != NULL ? needle : "");
-    ++g_failures;
-  }
-  mayfly_error_free(e);
-}
-
-/* SENTINEL is what outputs hold before a call that must fail: it must still
- * be there after. */
-static char g_sentinel_target;
-#define SENTINEL ((void*)&g_sentinel_target)
-
 static const uint8_t* bytes(const char* s) { return (const uint8_t*)s; }
-
-/* ---- Temporary folder -------------------------------------------------- */
-
-static char g_dir[64] = "";
-
-static int remove_entry(const char* path, const struct stat* st, int flag,
-                        struct FTW* ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-static void remove_dir(void) {
-  if (g_dir[0] != '\0') {
-    nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-  }
-}
 
 /* ---- DER: the serial of a certificate, to find it in the CRL ---------- */
 
@@ -1185,9 +1117,7 @@ int main(void) {
   char* fingerprint = NULL;
   char* config;
 
-  strcpy(g_dir, "/tmp/capi_ca_test.XXXXXX");
-  if (mkdtemp(g_dir) == NULL) {
-    perror("mkdtemp");
+  if (!make_dir("capi_ca_test")) {
     return 1;
   }
   atexit(remove_dir);

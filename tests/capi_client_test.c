@@ -21,64 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capi_test_util.h"
 #include "mayfly/c.h"
-
-/* ---- Checks ------------------------------------------------------------ */
-
-static int g_failures = 0;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++g_failures;                                                            \
-    }                                                                          \
-  } while (0)
-
-/* REQUIRE_OK runs `call` (which may use `err_`) and stops the test if it
- * fails: what follows depends on it. */
-#define REQUIRE_OK(call)                                                      \
-  do {                                                                        \
-    mayfly_error_t* err_ = NULL;                                              \
-    int rc_ = (call);                                                         \
-    if (rc_ != MAYFLY_OK) {                                                   \
-      fprintf(stderr, "%s:%d: %s failed: %d %s\n", __FILE__, __LINE__, #call, \
-              rc_, err_ != NULL ? mayfly_error_message(err_) : "");           \
-      exit(1);                                                                \
-    }                                                                         \
-    CHECK(err_ == NULL);                                                      \
-  } while (0)
-
-/* EXPECT_ERR checks that `call` fails with `code`, with an error object of
- * that code and a message containing `needle`. */
-#define EXPECT_ERR(code, needle, call)                                    \
-  do {                                                                    \
-    mayfly_error_t* err_ = NULL;                                          \
-    int rc_ = (call);                                                     \
-    expect_error(__FILE__, __LINE__, #call, rc_, err_, (code), (needle)); \
-  } while (0)
-
-static void expect_error(const char* file, int line, const char* what, int rc,
-                         mayfly_error_t* err, int code, const char* needle) {
-  if (rc != code) {
-    fprintf(stderr, "%s:%d: %s returned %d, want %d (%s)\n", file, line, what,
-            rc, code, err != NULL ? mayfly_error_message(err) : "no error");
-    ++g_failures;
-  } else if (err == NULL) {
-    fprintf(stderr, "%s:%d: %s gave no error object\n", file, line, what);
-    ++g_failures;
-  } else if (mayfly_error_code(err) != code) {
-    fprintf(stderr, "%s:%d: %s: error code %d, want %d\n", file, line, what,
-            mayfly_error_code(err), code);
-    ++g_failures;
-  } else if (needle != NULL &&
-             strstr(mayfly_error_message(err), needle) == NULL) {
-    fprintf(stderr, "%s:%d: %s: message \"%s\" lacks \"%s\"\n", file, line,
-            what, mayfly_error_message(err), needle);
-    ++g_failures;
-  }
-  mayfly_error_free(err);
-}
 
 /* A refusal by the CA: revoked, bad token. */
 static int is_refusal(int code) {
@@ -106,13 +50,8 @@ static size_t count(const char* haystack, const char* needle) {
   return n;
 }
 
-/* Owned outputs on failure must be left alone: outputs start as this. */
-static char g_sentinel;
-#define SENTINEL ((void*)&g_sentinel)
-
 /* ---- The CA, served on 127.0.0.1 -------------------------------------- */
 
-static char g_dir[64];
 static char g_url[64];
 static char g_fingerprint[80];
 static mayfly_ca_t* g_ca;
@@ -178,14 +117,6 @@ static void discard_log(void* user_data, const char* line, size_t line_len) {
 
 static tracker g_log;
 
-static int remove_entry(const char* path, const struct stat* st, int flag,
-                        struct FTW* ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static char* make_token(mayfly_token_signer_t* signer, const char* subject,
                         int purpose) {
   mayfly_token_options_t* opts = mayfly_token_options_new();
@@ -193,10 +124,10 @@ static char* make_token(mayfly_token_signer_t* signer, const char* subject,
   if (opts == NULL) {
     exit(1);
   }
-  REQUIRE_OK(mayfly_token_options_set_subject(opts, subject));
-  REQUIRE_OK(mayfly_token_options_set_ca_url(opts, g_url));
-  REQUIRE_OK(mayfly_token_options_set_purpose(opts, purpose));
-  REQUIRE_OK(mayfly_token_sign(signer, opts, &token, NULL, &err_));
+  OK(mayfly_token_options_set_subject(opts, subject));
+  OK(mayfly_token_options_set_ca_url(opts, g_url));
+  OK(mayfly_token_options_set_purpose(opts, purpose));
+  OK(mayfly_token_sign(signer, opts, &token, NULL, &e));
   mayfly_token_options_free(opts);
   return token;
 }
@@ -206,8 +137,8 @@ static char* make_forged_token(const char* subject) {
   mayfly_key_t* key = NULL;
   mayfly_token_signer_t* signer = NULL;
   char* token;
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, &key, &err_));
-  REQUIRE_OK(mayfly_token_signer_new(key, NULL, "admin", &signer, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, &key, &e));
+  OK(mayfly_token_signer_new(key, NULL, "admin", &signer, &e));
   token = make_token(signer, subject, MAYFLY_TOKEN_SIGN);
   mayfly_token_signer_free(signer);
   mayfly_key_free(key);
@@ -222,20 +153,19 @@ static void setup_ca(void) {
   mayfly_key_t* prov_key = NULL;
   char config[512];
 
-  strcpy(g_dir, "/tmp/mayfly-capi-client-XXXXXX");
-  if (mkdtemp(g_dir) == NULL || init == NULL || server_opts == NULL ||
+  if (!make_dir("mayfly-capi-client") || init == NULL || server_opts == NULL ||
       prov == NULL) {
     perror("setup");
     exit(1);
   }
-  REQUIRE_OK(mayfly_init_options_set_dir(init, g_dir));
-  REQUIRE_OK(mayfly_init_options_set_name(init, "Client Test"));
-  REQUIRE_OK(mayfly_init_options_add_dns_name(init, "localhost"));
-  REQUIRE_OK(mayfly_init_options_add_dns_name(init, "127.0.0.1"));
-  REQUIRE_OK(mayfly_init_options_set_password(init, "ca-password"));
-  REQUIRE_OK(mayfly_init_options_set_kdf_iterations(init, 1000));
-  REQUIRE_OK(mayfly_init_options_set_store(init, "memory:"));
-  REQUIRE_OK(mayfly_pki_init(init, &result, &err_));
+  OK(mayfly_init_options_set_dir(init, g_dir));
+  OK(mayfly_init_options_set_name(init, "Client Test"));
+  OK(mayfly_init_options_add_dns_name(init, "localhost"));
+  OK(mayfly_init_options_add_dns_name(init, "127.0.0.1"));
+  OK(mayfly_init_options_set_password(init, "ca-password"));
+  OK(mayfly_init_options_set_kdf_iterations(init, 1000));
+  OK(mayfly_init_options_set_store(init, "memory:"));
+  OK(mayfly_pki_init(init, &result, &e));
   snprintf(config, sizeof(config), "%s",
            mayfly_init_result_config_path(result));
   snprintf(g_fingerprint, sizeof(g_fingerprint), "%s",
@@ -243,34 +173,32 @@ static void setup_ca(void) {
   mayfly_init_result_free(result);
   mayfly_init_options_free(init);
 
-  REQUIRE_OK(mayfly_ca_open(config, "ca-password", "memory:", &g_ca, &err_));
-  REQUIRE_OK(mayfly_ca_roots(g_ca, &g_roots, &err_));
+  OK(mayfly_ca_open(config, "ca-password", "memory:", &g_ca, &e));
+  OK(mayfly_ca_roots(g_ca, &g_roots, &e));
 
   /* "short" issues 5 s certificates (65 s with the 1 minute backdate), so
    * that the scheduler's thread renews them within the test. */
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, &prov_key, &err_));
-  REQUIRE_OK(
-      mayfly_provisioner_options_set_durations(prov, 1000, 5000, 3600000));
-  REQUIRE_OK(mayfly_provisioner_options_set_kdf_iterations(prov, 1000));
-  REQUIRE_OK(mayfly_ca_add_provisioner(g_ca, "short", prov_key,
-                                       "short-password", prov, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, &prov_key, &e));
+  OK(mayfly_provisioner_options_set_durations(prov, 1000, 5000, 3600000));
+  OK(mayfly_provisioner_options_set_kdf_iterations(prov, 1000));
+  OK(mayfly_ca_add_provisioner(g_ca, "short", prov_key, "short-password", prov,
+                               &e));
   mayfly_provisioner_options_free(prov);
   mayfly_key_free(prov_key);
 
   tracker_init(&g_log);
-  REQUIRE_OK(mayfly_server_options_set_address(server_opts, "127.0.0.1:0"));
-  REQUIRE_OK(mayfly_server_options_set_worker_threads(server_opts, 2));
-  REQUIRE_OK(mayfly_server_options_set_log_callback(server_opts, discard_log,
-                                                    &g_log, on_destroy));
-  REQUIRE_OK(mayfly_server_start(g_ca, server_opts, &g_server, &err_));
+  OK(mayfly_server_options_set_address(server_opts, "127.0.0.1:0"));
+  OK(mayfly_server_options_set_worker_threads(server_opts, 2));
+  OK(mayfly_server_options_set_log_callback(server_opts, discard_log, &g_log,
+                                            on_destroy));
+  OK(mayfly_server_start(g_ca, server_opts, &g_server, &e));
   mayfly_server_options_free(server_opts);
   snprintf(g_url, sizeof(g_url), "https://127.0.0.1:%d",
            mayfly_server_port(g_server));
 
-  REQUIRE_OK(mayfly_token_signer_from_ca(g_ca, "admin", "ca-password",
-                                         &g_signer, &err_));
-  REQUIRE_OK(mayfly_token_signer_from_ca(g_ca, "short", "short-password",
-                                         &g_short_signer, &err_));
+  OK(mayfly_token_signer_from_ca(g_ca, "admin", "ca-password", &g_signer, &e));
+  OK(mayfly_token_signer_from_ca(g_ca, "short", "short-password",
+                                 &g_short_signer, &e));
 }
 
 static void teardown_ca(void) {
@@ -281,7 +209,7 @@ static void teardown_ca(void) {
   mayfly_ca_free(g_ca);
   CHECK(destroyed(&g_log) == 1);
   tracker_destroy(&g_log);
-  nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  remove_dir();
 }
 
 /* Issue signs a certificate for `name` through `client`. */
@@ -289,15 +217,14 @@ static void issue(mayfly_client_t* client, mayfly_token_signer_t* signer,
                   const char* name, mayfly_key_t** key,
                   mayfly_chain_t** chain) {
   char* token = make_token(signer, name, MAYFLY_TOKEN_SIGN);
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, key, &err_));
-  REQUIRE_OK(mayfly_client_sign(client, *key, token, chain, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, key, &e));
+  OK(mayfly_client_sign(client, *key, token, chain, &e));
   mayfly_free(token);
 }
 
 static char* serial_of(const mayfly_chain_t* chain) {
   char* serial = NULL;
-  REQUIRE_OK(
-      mayfly_cert_serial(mayfly_chain_get(chain, 0), &serial, NULL, &err_));
+  OK(mayfly_cert_serial(mayfly_chain_get(chain, 0), &serial, NULL, &e));
   return serial;
 }
 
@@ -313,8 +240,7 @@ static int same_leaf(const mayfly_chain_t* a, const mayfly_chain_t* b) {
 static int common_name_is(const mayfly_chain_t* chain, const char* want) {
   char* cn = NULL;
   int ok;
-  REQUIRE_OK(
-      mayfly_cert_common_name(mayfly_chain_get(chain, 0), &cn, NULL, &err_));
+  OK(mayfly_cert_common_name(mayfly_chain_get(chain, 0), &cn, NULL, &e));
   ok = strcmp(cn, want) == 0;
   mayfly_free(cn);
   return ok;
@@ -327,14 +253,14 @@ static mayfly_client_t* test_client_setup(void) {
   mayfly_client_t* boot = NULL;
   char wrong[80];
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "ca_url",
-             mayfly_client_new(NULL, g_roots, &client, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "roots",
-             mayfly_client_new(g_url, NULL, &client, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_new(g_url, g_roots, NULL, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_client_new("http://127.0.0.1:1", g_roots, &client, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "ca_url",
+        mayfly_client_new(NULL, g_roots, &client, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "roots",
+        mayfly_client_new(g_url, NULL, &client, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_new(g_url, g_roots, NULL, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, NULL,
+        mayfly_client_new("http://127.0.0.1:1", g_roots, &client, &e));
   CHECK(client == SENTINEL);
   /* Without an error object the code still says what went wrong. */
   CHECK(mayfly_client_new(NULL, g_roots, &client, NULL) ==
@@ -342,24 +268,24 @@ static mayfly_client_t* test_client_setup(void) {
 
   /* Bootstrap: the right fingerprint pins the root; a wrong one is refused
    * before anything is trusted; a malformed one before anything is sent. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "fingerprint",
-             mayfly_client_bootstrap(g_url, NULL, &client, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "ca_url",
-             mayfly_client_bootstrap(NULL, g_fingerprint, &client, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_bootstrap(g_url, g_fingerprint, NULL, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_client_bootstrap(g_url, "abc", &client, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "fingerprint",
+        mayfly_client_bootstrap(g_url, NULL, &client, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "ca_url",
+        mayfly_client_bootstrap(NULL, g_fingerprint, &client, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_bootstrap(g_url, g_fingerprint, NULL, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, NULL,
+        mayfly_client_bootstrap(g_url, "abc", &client, &e));
   snprintf(wrong, sizeof(wrong), "%s", g_fingerprint);
   wrong[0] = wrong[0] == '0' ? '1' : '0';
-  EXPECT_ERR(MAYFLY_FAILED_PRECONDITION, NULL,
-             mayfly_client_bootstrap(g_url, wrong, &client, &err_));
+  FAILS(MAYFLY_FAILED_PRECONDITION, NULL,
+        mayfly_client_bootstrap(g_url, wrong, &client, &e));
   CHECK(client == SENTINEL);
-  REQUIRE_OK(mayfly_client_bootstrap(g_url, g_fingerprint, &boot, &err_));
-  REQUIRE_OK(mayfly_client_health(boot, &err_));
+  OK(mayfly_client_bootstrap(g_url, g_fingerprint, &boot, &e));
+  OK(mayfly_client_health(boot, &e));
   mayfly_client_free(boot);
 
-  REQUIRE_OK(mayfly_client_new(g_url, g_roots, &client, &err_));
+  OK(mayfly_client_new(g_url, g_roots, &client, &e));
   return client;
 }
 
@@ -369,29 +295,27 @@ static void test_client_queries(mayfly_client_t* client) {
   size_t json_len = 0;
   char* fingerprint = NULL;
 
-  REQUIRE_OK(mayfly_client_health(client, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_health(NULL, &err_));
+  OK(mayfly_client_health(client, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client", mayfly_client_health(NULL, &e));
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_roots(NULL, &roots, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_roots(client, NULL, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_roots(NULL, &roots, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out", mayfly_client_roots(client, NULL, &e));
   CHECK(roots == SENTINEL);
-  REQUIRE_OK(mayfly_client_roots(client, &roots, &err_));
+  OK(mayfly_client_roots(client, &roots, &e));
   CHECK(mayfly_chain_size(roots) == 1);
-  REQUIRE_OK(mayfly_cert_fingerprint(mayfly_chain_get(roots, 0), &fingerprint,
-                                     NULL, &err_));
+  OK(mayfly_cert_fingerprint(mayfly_chain_get(roots, 0), &fingerprint, NULL,
+                             &e));
   CHECK(strcmp(fingerprint, g_fingerprint) == 0);
   mayfly_free(fingerprint);
   mayfly_chain_free(roots);
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_provisioners_json(NULL, &json, &json_len, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_provisioners_json(client, NULL, &json_len, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_provisioners_json(NULL, &json, &json_len, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_provisioners_json(client, NULL, &json_len, &e));
   CHECK(json == SENTINEL);
-  REQUIRE_OK(mayfly_client_provisioners_json(client, &json, &json_len, &err_));
+  OK(mayfly_client_provisioners_json(client, &json, &json_len, &e));
   CHECK(json_len == strlen(json));
   CHECK(strncmp(json, "{\"provisioners\":[", 17) == 0);
   CHECK(strstr(json, "\"admin\"") != NULL);
@@ -399,7 +323,7 @@ static void test_client_queries(mayfly_client_t* client) {
   CHECK(strstr(json, "\"JWK\"") != NULL);
   mayfly_free(json);
   json = NULL;
-  REQUIRE_OK(mayfly_client_provisioners_json(client, &json, NULL, &err_));
+  OK(mayfly_client_provisioners_json(client, &json, NULL, &e));
   mayfly_free(json);
 }
 
@@ -411,55 +335,55 @@ static void test_client_sign(mayfly_client_t* client) {
   char* forged = make_forged_token("sign.test");
   const char* sans[] = {"csr.test"};
 
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, &key, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_sign(NULL, key, token, &chain, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_client_sign(client, NULL, token, &chain, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "token",
-             mayfly_client_sign(client, key, NULL, &chain, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_sign(client, key, token, NULL, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, &key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_sign(NULL, key, token, &chain, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_client_sign(client, NULL, token, &chain, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "token",
+        mayfly_client_sign(client, key, NULL, &chain, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_sign(client, key, token, NULL, &e));
   /* A token that is not one is refused before anything is sent (the
    * client reads the subject from it); one signed by a key the CA does not
    * know, by the CA. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_client_sign(client, key, "not.a.token", &chain, &err_));
-  EXPECT_ERR(MAYFLY_UNAUTHENTICATED, NULL,
-             mayfly_client_sign(client, key, forged, &chain, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, NULL,
+        mayfly_client_sign(client, key, "not.a.token", &chain, &e));
+  FAILS(MAYFLY_UNAUTHENTICATED, NULL,
+        mayfly_client_sign(client, key, forged, &chain, &e));
   CHECK(chain == SENTINEL);
 
-  REQUIRE_OK(mayfly_client_sign(client, key, token, &chain, &err_));
+  OK(mayfly_client_sign(client, key, token, &chain, &e));
   CHECK(mayfly_chain_size(chain) == 2);
   CHECK(common_name_is(chain, "sign.test"));
   mayfly_chain_free(chain);
   /* The token was used. */
   chain = SENTINEL;
-  EXPECT_ERR(MAYFLY_UNAUTHENTICATED, NULL,
-             mayfly_client_sign(client, key, token, &chain, &err_));
+  FAILS(MAYFLY_UNAUTHENTICATED, NULL,
+        mayfly_client_sign(client, key, token, &chain, &e));
   CHECK(chain == SENTINEL);
   mayfly_free(token);
 
   /* From a CSR. */
   token = make_token(g_signer, "csr.test", MAYFLY_TOKEN_SIGN);
-  REQUIRE_OK(mayfly_csr_new(key, "csr.test", sans, 1, &csr, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_sign_csr(NULL, csr, token, &chain, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "csr",
-             mayfly_client_sign_csr(client, NULL, token, &chain, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "token",
-             mayfly_client_sign_csr(client, csr, NULL, &chain, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_sign_csr(client, csr, token, NULL, &err_));
-  EXPECT_ERR(MAYFLY_UNAUTHENTICATED, NULL,
-             mayfly_client_sign_csr(client, csr, forged, &chain, &err_));
+  OK(mayfly_csr_new(key, "csr.test", sans, 1, &csr, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_sign_csr(NULL, csr, token, &chain, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "csr",
+        mayfly_client_sign_csr(client, NULL, token, &chain, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "token",
+        mayfly_client_sign_csr(client, csr, NULL, &chain, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_sign_csr(client, csr, token, NULL, &e));
+  FAILS(MAYFLY_UNAUTHENTICATED, NULL,
+        mayfly_client_sign_csr(client, csr, forged, &chain, &e));
   CHECK(chain == SENTINEL);
-  REQUIRE_OK(mayfly_client_sign_csr(client, csr, token, &chain, &err_));
+  OK(mayfly_client_sign_csr(client, csr, token, &chain, &e));
   CHECK(common_name_is(chain, "csr.test"));
   mayfly_chain_free(chain);
   chain = SENTINEL;
-  EXPECT_ERR(MAYFLY_UNAUTHENTICATED, NULL,
-             mayfly_client_sign_csr(client, csr, token, &chain, &err_));
+  FAILS(MAYFLY_UNAUTHENTICATED, NULL,
+        mayfly_client_sign_csr(client, csr, token, &chain, &e));
   CHECK(chain == SENTINEL);
   mayfly_free(token);
   mayfly_free(forged);
@@ -473,7 +397,7 @@ static int chain_matches_key(const mayfly_chain_t* chain,
                              const mayfly_key_t* key) {
   mayfly_credentials_t* creds = NULL;
   int rc;
-  REQUIRE_OK(mayfly_credentials_new(&creds, &err_));
+  OK(mayfly_credentials_new(&creds, &e));
   rc = mayfly_credentials_set(creds, chain, key, NULL);
   mayfly_credentials_free(creds);
   return rc == MAYFLY_OK;
@@ -497,70 +421,65 @@ static void test_client_renew_revoke(mayfly_client_t* client) {
   issue(client, g_signer, "renew.test", &key, &chain);
 
   /* Renew over mTLS. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_renew(NULL, chain, key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "chain",
-             mayfly_client_renew(client, NULL, key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_client_renew(client, chain, NULL, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_renew(client, chain, key, NULL, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_renew(NULL, chain, key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_client_renew(client, NULL, key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_client_renew(client, chain, NULL, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_renew(client, chain, key, NULL, &e));
   CHECK(out == SENTINEL);
-  REQUIRE_OK(mayfly_client_renew(client, chain, key, &renewed, &err_));
+  OK(mayfly_client_renew(client, chain, key, &renewed, &e));
   CHECK(mayfly_chain_size(renewed) == 2);
   CHECK(common_name_is(renewed, "renew.test"));
   CHECK(!same_leaf(chain, renewed));
   CHECK(chain_matches_key(renewed, key));
 
   /* Renew with a renew token signed by the key. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_renew_with_token(NULL, chain, key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "chain",
-             mayfly_client_renew_with_token(client, NULL, key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_client_renew_with_token(client, chain, NULL, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_renew_with_token(client, chain, key, NULL, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_renew_with_token(NULL, chain, key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_client_renew_with_token(client, NULL, key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_client_renew_with_token(client, chain, NULL, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_renew_with_token(client, chain, key, NULL, &e));
   CHECK(out == SENTINEL);
-  REQUIRE_OK(
-      mayfly_client_renew_with_token(client, renewed, key, &by_token, &err_));
+  OK(mayfly_client_renew_with_token(client, renewed, key, &by_token, &e));
   CHECK(common_name_is(by_token, "renew.test"));
   CHECK(!same_leaf(renewed, by_token));
 
   /* Rekey: the new certificate is for the new key. */
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, &new_key, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_client_rekey(NULL, chain, key, new_key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "chain",
-             mayfly_client_rekey(client, NULL, key, new_key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_client_rekey(client, chain, NULL, new_key, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "new_key",
-             mayfly_client_rekey(client, chain, key, NULL, &out, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_client_rekey(client, chain, key, new_key, NULL, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, &new_key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_rekey(NULL, chain, key, new_key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_client_rekey(client, NULL, key, new_key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_client_rekey(client, chain, NULL, new_key, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "new_key",
+        mayfly_client_rekey(client, chain, key, NULL, &out, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out",
+        mayfly_client_rekey(client, chain, key, new_key, NULL, &e));
   CHECK(out == SENTINEL);
-  REQUIRE_OK(
-      mayfly_client_rekey(client, by_token, key, new_key, &rekeyed, &err_));
+  OK(mayfly_client_rekey(client, by_token, key, new_key, &rekeyed, &e));
   CHECK(common_name_is(rekeyed, "renew.test"));
   CHECK(chain_matches_key(rekeyed, new_key));
   CHECK(!chain_matches_key(rekeyed, key));
 
   /* Revoke over mTLS (serial NULL: the leaf's), then renewal is refused. */
-  EXPECT_ERR(
-      MAYFLY_INVALID_ARGUMENT, "client",
-      mayfly_client_revoke(NULL, NULL, 0, NULL, NULL, rekeyed, new_key, &err_));
-  EXPECT_ERR(
-      MAYFLY_INVALID_ARGUMENT, "chain",
-      mayfly_client_revoke(client, NULL, 0, NULL, NULL, NULL, new_key, &err_));
-  EXPECT_ERR(
-      MAYFLY_INVALID_ARGUMENT, "key",
-      mayfly_client_revoke(client, NULL, 0, NULL, NULL, rekeyed, NULL, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_client_revoke(client, NULL, 11, NULL, NULL, rekeyed,
-                                  new_key, &err_));
-  REQUIRE_OK(mayfly_client_revoke(client, NULL, 1, "key compromise", NULL,
-                                  rekeyed, new_key, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_client_revoke(NULL, NULL, 0, NULL, NULL, rekeyed, new_key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_client_revoke(client, NULL, 0, NULL, NULL, NULL, new_key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_client_revoke(client, NULL, 0, NULL, NULL, rekeyed, NULL, &e));
+  FAILS(
+      MAYFLY_INVALID_ARGUMENT, NULL,
+      mayfly_client_revoke(client, NULL, 11, NULL, NULL, rekeyed, new_key, &e));
+  OK(mayfly_client_revoke(client, NULL, 1, "key compromise", NULL, rekeyed,
+                          new_key, &e));
   rc = mayfly_client_renew(client, rekeyed, new_key, &out, &err);
   CHECK(is_refusal(rc));
   CHECK(err != NULL && mayfly_error_code(err) == rc);
@@ -572,20 +491,18 @@ static void test_client_renew_revoke(mayfly_client_t* client) {
   issue(client, g_signer, "revoke.test", &other_key, &other);
   serial = serial_of(other);
   token = make_token(g_signer, serial, MAYFLY_TOKEN_REVOKE);
-  EXPECT_ERR(
-      MAYFLY_INVALID_ARGUMENT, "serial",
-      mayfly_client_revoke(client, NULL, 0, NULL, token, NULL, NULL, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "serial",
+        mayfly_client_revoke(client, NULL, 0, NULL, token, NULL, NULL, &e));
   /* Both authorisations at once. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_client_revoke(client, serial, 0, NULL, token, other,
-                                  other_key, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, NULL,
+        mayfly_client_revoke(client, serial, 0, NULL, token, other, other_key,
+                             &e));
   /* A token that is not one. */
   rc = mayfly_client_revoke(client, serial, 0, NULL, "a.b.c", NULL, NULL, &err);
   CHECK(is_refusal(rc));
   mayfly_error_free(err);
   err = NULL;
-  REQUIRE_OK(
-      mayfly_client_revoke(client, serial, 0, NULL, token, NULL, NULL, &err_));
+  OK(mayfly_client_revoke(client, serial, 0, NULL, token, NULL, NULL, &e));
   rc = mayfly_client_renew(client, other, other_key, &out, &err);
   CHECK(is_refusal(rc));
   CHECK(err != NULL);
@@ -617,8 +534,8 @@ static void on_change(void* user_data, uint64_t generation) {
 
 static uint64_t generation_of(const mayfly_credentials_t* creds) {
   uint64_t generation = 0;
-  REQUIRE_OK(mayfly_credentials_current(creds, NULL, NULL, NULL, NULL,
-                                        &generation, &err_));
+  OK(mayfly_credentials_current(creds, NULL, NULL, NULL, NULL, &generation,
+                                &e));
   return generation;
 }
 
@@ -640,54 +557,50 @@ static void test_credentials(mayfly_client_t* client) {
   tracker_init(&refused);
   tracker_init(&refused2);
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_credentials_new(NULL, &err_));
-  REQUIRE_OK(mayfly_credentials_new(&creds, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out", mayfly_credentials_new(NULL, &e));
+  OK(mayfly_credentials_new(&creds, &e));
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "creds",
-             mayfly_credentials_current(NULL, &chain_pem, NULL, NULL, NULL,
-                                        NULL, &err_));
-  EXPECT_ERR(MAYFLY_FAILED_PRECONDITION, NULL,
-             mayfly_credentials_current(creds, &chain_pem, &chain_len, &key_pem,
-                                        &key_len, &generation, &err_));
+  FAILS(
+      MAYFLY_INVALID_ARGUMENT, "creds",
+      mayfly_credentials_current(NULL, &chain_pem, NULL, NULL, NULL, NULL, &e));
+  FAILS(MAYFLY_FAILED_PRECONDITION, NULL,
+        mayfly_credentials_current(creds, &chain_pem, &chain_len, &key_pem,
+                                   &key_len, &generation, &e));
   CHECK(chain_pem == SENTINEL && key_pem == SENTINEL && generation == 77);
 
   /* A registration that fails destroys the user data at once. */
-  EXPECT_ERR(
-      MAYFLY_INVALID_ARGUMENT, "fn",
-      mayfly_credentials_on_change(creds, NULL, &refused, on_destroy, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "fn",
+        mayfly_credentials_on_change(creds, NULL, &refused, on_destroy, &e));
   CHECK(destroyed(&refused) == 1);
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "creds",
-             mayfly_credentials_on_change(NULL, on_change, &refused2,
-                                          on_destroy, &err_));
+  FAILS(
+      MAYFLY_INVALID_ARGUMENT, "creds",
+      mayfly_credentials_on_change(NULL, on_change, &refused2, on_destroy, &e));
   CHECK(destroyed(&refused2) == 1);
-  REQUIRE_OK(mayfly_credentials_on_change(creds, on_change, &changes,
-                                          on_destroy, &err_));
+  OK(mayfly_credentials_on_change(creds, on_change, &changes, on_destroy, &e));
   /* destroy may be NULL. */
-  REQUIRE_OK(
-      mayfly_credentials_on_change(creds, on_change, &refused2, NULL, &err_));
+  OK(mayfly_credentials_on_change(creds, on_change, &refused2, NULL, &e));
 
   issue(client, g_signer, "creds.test", &key, &chain);
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, &other_key, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, &other_key, &e));
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "creds",
-             mayfly_credentials_set(NULL, chain, key, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "chain",
-             mayfly_credentials_set(creds, NULL, key, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_credentials_set(creds, chain, NULL, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_credentials_set(creds, chain, other_key, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "creds",
+        mayfly_credentials_set(NULL, chain, key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_credentials_set(creds, NULL, key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_credentials_set(creds, chain, NULL, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_credentials_set(creds, chain, other_key, &e));
   CHECK(calls(&changes) == 0);
 
-  REQUIRE_OK(mayfly_credentials_set(creds, chain, key, &err_));
+  OK(mayfly_credentials_set(creds, chain, key, &e));
   /* The callbacks ran before set returned, with the new generation. */
   CHECK(calls(&changes) == 1);
   CHECK(changes.last_generation == 1);
   CHECK(calls(&refused2) == 1);
 
-  REQUIRE_OK(mayfly_credentials_current(creds, &chain_pem, &chain_len, &key_pem,
-                                        &key_len, &generation, &err_));
+  OK(mayfly_credentials_current(creds, &chain_pem, &chain_len, &key_pem,
+                                &key_len, &generation, &e));
   CHECK(generation == 1);
   CHECK(chain_len == strlen(chain_pem));
   CHECK(count(chain_pem, "-----BEGIN CERTIFICATE-----") == 2);
@@ -696,21 +609,19 @@ static void test_credentials(mayfly_client_t* client) {
   mayfly_free(chain_pem);
   mayfly_free(key_pem);
   /* Any output may be NULL. */
-  REQUIRE_OK(
-      mayfly_credentials_current(creds, NULL, NULL, NULL, NULL, NULL, &err_));
+  OK(mayfly_credentials_current(creds, NULL, NULL, NULL, NULL, NULL, &e));
   chain_pem = NULL;
-  REQUIRE_OK(mayfly_credentials_current(creds, &chain_pem, NULL, NULL, NULL,
-                                        NULL, &err_));
+  OK(mayfly_credentials_current(creds, &chain_pem, NULL, NULL, NULL, NULL, &e));
   CHECK(chain_pem != NULL);
   mayfly_free(chain_pem);
 
   /* A key that is not the leaf's is refused and changes nothing. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_credentials_set(creds, chain, other_key, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, NULL,
+        mayfly_credentials_set(creds, chain, other_key, &e));
   CHECK(generation_of(creds) == 1);
   CHECK(calls(&changes) == 1);
 
-  REQUIRE_OK(mayfly_credentials_set(creds, chain, key, &err_));
+  OK(mayfly_credentials_set(creds, chain, key, &e));
   CHECK(generation_of(creds) == 2);
   CHECK(calls(&changes) == 2 && changes.last_generation == 2);
 
@@ -1005,16 +916,15 @@ static void test_scheduler_options(mayfly_client_t* client) {
   CHECK(destroyed(&replaced) == 1);
 
   /* Without a client or a CA there is nothing to renew with. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "client",
-             mayfly_scheduler_new(opts, &sched, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "opts",
-             mayfly_scheduler_new(NULL, &sched, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "client",
+        mayfly_scheduler_new(opts, &sched, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "opts",
+        mayfly_scheduler_new(NULL, &sched, &e));
   CHECK(sched == SENTINEL);
   CHECK(mayfly_scheduler_options_set_client(opts, client, 1) == MAYFLY_OK);
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out",
-             mayfly_scheduler_new(opts, NULL, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out", mayfly_scheduler_new(opts, NULL, &e));
   CHECK(sched == SENTINEL);
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   /* The scheduler holds the callback: freeing the options keeps it. */
   mayfly_scheduler_options_free(opts);
   CHECK(log.destroyed == 0);
@@ -1023,17 +933,14 @@ static void test_scheduler_options(mayfly_client_t* client) {
   CHECK(mayfly_scheduler_size(sched) == 0);
   CHECK(mayfly_scheduler_next_deadline_ms(sched) == INT64_MAX);
   CHECK(mayfly_scheduler_run_due(sched, now_ms()) == 0);
-  EXPECT_ERR(MAYFLY_NOT_FOUND, NULL, mayfly_scheduler_remove(sched, 1, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "sched",
-             mayfly_scheduler_remove(NULL, 1, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "sched",
-             mayfly_scheduler_start(NULL, &err_));
-  REQUIRE_OK(mayfly_scheduler_start(sched, &err_));
-  EXPECT_ERR(MAYFLY_FAILED_PRECONDITION, NULL,
-             mayfly_scheduler_start(sched, &err_));
+  FAILS(MAYFLY_NOT_FOUND, NULL, mayfly_scheduler_remove(sched, 1, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "sched", mayfly_scheduler_remove(NULL, 1, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "sched", mayfly_scheduler_start(NULL, &e));
+  OK(mayfly_scheduler_start(sched, &e));
+  FAILS(MAYFLY_FAILED_PRECONDITION, NULL, mayfly_scheduler_start(sched, &e));
   mayfly_scheduler_stop(sched);
   mayfly_scheduler_stop(sched); /* a no-op when stopped */
-  REQUIRE_OK(mayfly_scheduler_start(sched, &err_));
+  OK(mayfly_scheduler_start(sched, &e));
   mayfly_scheduler_stop(sched);
 
   /* Entry options: each destination's own checks. */
@@ -1140,36 +1047,35 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, NULL);
 
-  REQUIRE_OK(mayfly_scheduler_options_set_client(opts, client, 0));
-  REQUIRE_OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
-                                                         event_log_on_destroy));
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_scheduler_options_set_client(opts, client, 0));
+  OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
+                                                 event_log_on_destroy));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   mayfly_scheduler_options_free(opts);
 
-  REQUIRE_OK(mayfly_credentials_new(&creds, &err_));
-  REQUIRE_OK(mayfly_credentials_on_change(creds, on_change, &changes,
-                                          on_destroy, &err_));
-  REQUIRE_OK(mayfly_entry_options_add_credentials(entry, creds));
-  REQUIRE_OK(mayfly_entry_options_add_files(entry, cert_path, key_path));
-  REQUIRE_OK(mayfly_entry_options_add_exec(entry, touch_argv, 2));
-  REQUIRE_OK(mayfly_entry_options_add_signal(entry, (int)getpid(), SIGUSR1));
-  REQUIRE_OK(mayfly_entry_options_add_callback(entry, on_deliver, &deliver,
-                                               on_destroy));
+  OK(mayfly_credentials_new(&creds, &e));
+  OK(mayfly_credentials_on_change(creds, on_change, &changes, on_destroy, &e));
+  OK(mayfly_entry_options_add_credentials(entry, creds));
+  OK(mayfly_entry_options_add_files(entry, cert_path, key_path));
+  OK(mayfly_entry_options_add_exec(entry, touch_argv, 2));
+  OK(mayfly_entry_options_add_signal(entry, (int)getpid(), SIGUSR1));
+  OK(mayfly_entry_options_add_callback(entry, on_deliver, &deliver,
+                                       on_destroy));
 
   issue(client, g_signer, "loop.test", &key, &chain);
-  REQUIRE_OK(mayfly_key_generate(MAYFLY_KEY_P256, &other_key, &err_));
+  OK(mayfly_key_generate(MAYFLY_KEY_P256, &other_key, &e));
 
   /* Bad input adds nothing and leaves the credentials alone. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "sched",
-             mayfly_scheduler_add(NULL, chain, key, entry, &id, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "chain",
-             mayfly_scheduler_add(sched, NULL, key, entry, &id, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_scheduler_add(sched, chain, NULL, entry, &id, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "out_id",
-             mayfly_scheduler_add(sched, chain, key, entry, NULL, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_scheduler_add(sched, chain, other_key, entry, &id, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "sched",
+        mayfly_scheduler_add(NULL, chain, key, entry, &id, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_scheduler_add(sched, NULL, key, entry, &id, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_scheduler_add(sched, chain, NULL, entry, &id, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "out_id",
+        mayfly_scheduler_add(sched, chain, key, entry, NULL, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_scheduler_add(sched, chain, other_key, entry, &id, &e));
   CHECK(id == 0);
   CHECK(mayfly_scheduler_size(sched) == 0);
   CHECK(calls(&changes) == 0);
@@ -1177,7 +1083,7 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
         MAYFLY_FAILED_PRECONDITION);
 
   /* Added: the credentials get the pair at once. */
-  REQUIRE_OK(mayfly_scheduler_add(sched, chain, key, entry, &id, &err_));
+  OK(mayfly_scheduler_add(sched, chain, key, entry, &id, &e));
   CHECK(id != 0);
   mayfly_entry_options_free(entry); /* the scheduler copied what it needs */
   CHECK(destroyed(&deliver) == 0);
@@ -1187,19 +1093,19 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
   CHECK(calls(&deliver) == 0);
   CHECK(!file_exists(cert_path)); /* sinks run after renewals only */
 
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "sched",
-             mayfly_scheduler_entry_info(NULL, id, NULL, NULL, NULL, &err_));
-  EXPECT_ERR(MAYFLY_NOT_FOUND, NULL,
-             mayfly_scheduler_entry_info(sched, bad_id, &info_chain,
-                                         &next_attempt, &attempts, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "sched",
+        mayfly_scheduler_entry_info(NULL, id, NULL, NULL, NULL, &e));
+  FAILS(MAYFLY_NOT_FOUND, NULL,
+        mayfly_scheduler_entry_info(sched, bad_id, &info_chain, &next_attempt,
+                                    &attempts, &e));
   CHECK(info_chain == SENTINEL && next_attempt == -5 && attempts == -5);
   info_chain = NULL;
-  REQUIRE_OK(mayfly_scheduler_entry_info(sched, id, &info_chain, &next_attempt,
-                                         &attempts, &err_));
+  OK(mayfly_scheduler_entry_info(sched, id, &info_chain, &next_attempt,
+                                 &attempts, &e));
   CHECK(same_leaf(info_chain, chain));
   CHECK(attempts == 0);
   mayfly_chain_free(info_chain);
-  REQUIRE_OK(mayfly_scheduler_entry_info(sched, id, NULL, NULL, NULL, &err_));
+  OK(mayfly_scheduler_entry_info(sched, id, NULL, NULL, NULL, &e));
 
   /* A 24 h certificate is due at about two thirds of its life. */
   deadline = mayfly_scheduler_next_deadline_ms(sched);
@@ -1227,8 +1133,7 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
 
   CHECK(generation_of(creds) == 2);
   CHECK(calls(&changes) == 2 && changes.last_generation == 2);
-  REQUIRE_OK(
-      mayfly_scheduler_entry_info(sched, id, &now_chain, NULL, NULL, &err_));
+  OK(mayfly_scheduler_entry_info(sched, id, &now_chain, NULL, NULL, &e));
   CHECK(!same_leaf(now_chain, chain));
   CHECK(common_name_is(now_chain, "loop.test"));
 
@@ -1265,32 +1170,31 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
   CHECK(wait_signals(2) && g_signals == 2);
 
   /* Update replaces the pair; bad input changes nothing. */
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "sched",
-             mayfly_scheduler_update(NULL, id, chain, key, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "chain",
-             mayfly_scheduler_update(sched, id, NULL, key, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, "key",
-             mayfly_scheduler_update(sched, id, chain, NULL, &err_));
-  EXPECT_ERR(MAYFLY_INVALID_ARGUMENT, NULL,
-             mayfly_scheduler_update(sched, id, chain, other_key, &err_));
-  EXPECT_ERR(MAYFLY_NOT_FOUND, NULL,
-             mayfly_scheduler_update(sched, bad_id, chain, key, &err_));
-  REQUIRE_OK(mayfly_scheduler_update(sched, id, chain, key, &err_));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "sched",
+        mayfly_scheduler_update(NULL, id, chain, key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "chain",
+        mayfly_scheduler_update(sched, id, NULL, key, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, "key",
+        mayfly_scheduler_update(sched, id, chain, NULL, &e));
+  FAILS(MAYFLY_INVALID_ARGUMENT, NULL,
+        mayfly_scheduler_update(sched, id, chain, other_key, &e));
+  FAILS(MAYFLY_NOT_FOUND, NULL,
+        mayfly_scheduler_update(sched, bad_id, chain, key, &e));
+  OK(mayfly_scheduler_update(sched, id, chain, key, &e));
   info_chain = NULL;
-  REQUIRE_OK(
-      mayfly_scheduler_entry_info(sched, id, &info_chain, NULL, NULL, &err_));
+  OK(mayfly_scheduler_entry_info(sched, id, &info_chain, NULL, NULL, &e));
   CHECK(same_leaf(info_chain, chain));
   mayfly_chain_free(info_chain);
 
   /* Removed: nothing runs for it any more. */
-  REQUIRE_OK(mayfly_scheduler_remove(sched, id, &err_));
-  EXPECT_ERR(MAYFLY_NOT_FOUND, NULL, mayfly_scheduler_remove(sched, id, &err_));
+  OK(mayfly_scheduler_remove(sched, id, &e));
+  FAILS(MAYFLY_NOT_FOUND, NULL, mayfly_scheduler_remove(sched, id, &e));
   CHECK(mayfly_scheduler_size(sched) == 0);
   CHECK(mayfly_scheduler_next_deadline_ms(sched) == INT64_MAX);
   CHECK(mayfly_scheduler_run_due(sched, deadline + 3600 * 1000LL) == 0);
 
   /* Added without options. */
-  REQUIRE_OK(mayfly_scheduler_add(sched, now_chain, key, NULL, &id, &err_));
+  OK(mayfly_scheduler_add(sched, now_chain, key, NULL, &id, &e));
   CHECK(mayfly_scheduler_size(sched) == 1);
 
   /* Expired before its turn: with no renewal after expiry configured, an
@@ -1312,9 +1216,8 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
     mayfly_chain_t* rchain = NULL;
     uint64_t rid = 0;
     issue(client, g_signer, "revoked.test", &rkey, &rchain);
-    REQUIRE_OK(mayfly_scheduler_add(sched, rchain, rkey, NULL, &rid, &err_));
-    REQUIRE_OK(
-        mayfly_client_revoke(client, NULL, 0, NULL, NULL, rchain, rkey, &err_));
+    OK(mayfly_scheduler_add(sched, rchain, rkey, NULL, &rid, &e));
+    OK(mayfly_client_revoke(client, NULL, 0, NULL, NULL, rchain, rkey, &e));
     CHECK(mayfly_scheduler_run_due(
               sched, mayfly_scheduler_next_deadline_ms(sched)) == 1);
     CHECK(events_of(&log, MAYFLY_EVENT_REVOKED) == 1);
@@ -1324,9 +1227,8 @@ static void test_scheduler_host_loop(mayfly_client_t* client) {
     CHECK(is_refusal(r.code));
     CHECK(strlen(r.message) > 0);
     CHECK(mayfly_scheduler_size(sched) == 0);
-    EXPECT_ERR(
-        MAYFLY_NOT_FOUND, NULL,
-        mayfly_scheduler_entry_info(sched, rid, NULL, NULL, NULL, &err_));
+    FAILS(MAYFLY_NOT_FOUND, NULL,
+          mayfly_scheduler_entry_info(sched, rid, NULL, NULL, NULL, &e));
     CHECK(mayfly_scheduler_run_due(sched, now_ms() + 30 * 3600 * 1000LL) == 0);
     mayfly_chain_free(rchain);
     mayfly_key_free(rkey);
@@ -1370,15 +1272,15 @@ static void test_scheduler_failures_and_ca(mayfly_client_t* client) {
   issue(client, g_signer, "failing.test", &key, &chain);
 
   /* Port 1 on 127.0.0.1 answers nothing: UNAVAILABLE, retried. */
-  REQUIRE_OK(mayfly_client_new("https://127.0.0.1:1", g_roots, &down, &err_));
-  REQUIRE_OK(mayfly_scheduler_options_set_client(opts, down, 0));
-  REQUIRE_OK(mayfly_scheduler_options_set_retry(opts, 1000, 60000));
-  REQUIRE_OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
-                                                         event_log_on_destroy));
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_client_new("https://127.0.0.1:1", g_roots, &down, &e));
+  OK(mayfly_scheduler_options_set_client(opts, down, 0));
+  OK(mayfly_scheduler_options_set_retry(opts, 1000, 60000));
+  OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
+                                                 event_log_on_destroy));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   /* The scheduler holds the client: the host may free its handle. */
   mayfly_client_free(down);
-  REQUIRE_OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &err_));
+  OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &e));
   deadline = mayfly_scheduler_next_deadline_ms(sched);
   CHECK(mayfly_scheduler_run_due(sched, deadline) == 1);
   CHECK(events_of(&log, MAYFLY_EVENT_FAILED) == 1);
@@ -1389,8 +1291,8 @@ static void test_scheduler_failures_and_ca(mayfly_client_t* client) {
   CHECK(r.next_attempt_ms >= r.time_ms &&
         r.next_attempt_ms <= r.time_ms + 1000);
   CHECK(r.chain_size == 0);
-  REQUIRE_OK(mayfly_scheduler_entry_info(sched, id, NULL, &next_attempt,
-                                         &attempts, &err_));
+  OK(mayfly_scheduler_entry_info(sched, id, NULL, &next_attempt, &attempts,
+                                 &e));
   CHECK(attempts == 1);
   CHECK(next_attempt == r.next_attempt_ms);
   CHECK(mayfly_scheduler_run_due(sched, next_attempt) == 1);
@@ -1402,14 +1304,14 @@ static void test_scheduler_failures_and_ca(mayfly_client_t* client) {
 
   /* Through the CA in-process: the same certificate renews. */
   event_log_init(&ca_log);
-  REQUIRE_OK(mayfly_scheduler_options_set_ca(opts, g_ca));
-  REQUIRE_OK(mayfly_scheduler_options_set_event_callback(
-      opts, on_event, &ca_log, event_log_on_destroy));
+  OK(mayfly_scheduler_options_set_ca(opts, g_ca));
+  OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &ca_log,
+                                                 event_log_on_destroy));
   CHECK(log.destroyed == 1);
   event_log_destroy(&log);
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   mayfly_scheduler_options_free(opts);
-  REQUIRE_OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &err_));
+  OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &e));
   CHECK(mayfly_scheduler_run_due(
             sched, mayfly_scheduler_next_deadline_ms(sched)) == 1);
   CHECK(events_of(&ca_log, MAYFLY_EVENT_RENEWED) == 1);
@@ -1440,12 +1342,12 @@ static void test_scheduler_after_expiry(mayfly_client_t* client) {
 
   event_log_init(&log);
   issue(client, g_signer, "expiry.test", &key, &chain);
-  REQUIRE_OK(mayfly_scheduler_options_set_client(opts, client, 1));
-  REQUIRE_OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
-                                                         event_log_on_destroy));
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_scheduler_options_set_client(opts, client, 1));
+  OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
+                                                 event_log_on_destroy));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   mayfly_scheduler_options_free(opts);
-  REQUIRE_OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &err_));
+  OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &e));
   CHECK(mayfly_scheduler_run_due(sched, now_ms() + 48 * 3600 * 1000LL) == 1);
   CHECK(events_of(&log, MAYFLY_EVENT_EXPIRED) == 0);
   CHECK(events_of(&log, MAYFLY_EVENT_RENEWED) == 1);
@@ -1486,24 +1388,24 @@ static void test_scheduler_thread(mayfly_client_t* client) {
    * later. */
   issue(client, g_short_signer, "thread.test", &key, &chain);
 
-  REQUIRE_OK(mayfly_scheduler_options_set_client(opts, client, 0));
-  REQUIRE_OK(mayfly_scheduler_options_set_retry(opts, 100, 1000));
-  REQUIRE_OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
-                                                         event_log_on_destroy));
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_scheduler_options_set_client(opts, client, 0));
+  OK(mayfly_scheduler_options_set_retry(opts, 100, 1000));
+  OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
+                                                 event_log_on_destroy));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   mayfly_scheduler_options_free(opts);
 
-  REQUIRE_OK(mayfly_credentials_new(&kept, &err_));
-  REQUIRE_OK(mayfly_credentials_new(&dropped, &err_));
-  REQUIRE_OK(mayfly_credentials_on_change(kept, on_change, &kept_changes,
-                                          on_destroy, &err_));
-  REQUIRE_OK(mayfly_credentials_on_change(dropped, on_change, &dropped_changes,
-                                          on_destroy, &err_));
-  REQUIRE_OK(mayfly_entry_options_add_credentials(entry, dropped));
-  REQUIRE_OK(mayfly_entry_options_add_credentials(entry, kept));
-  REQUIRE_OK(mayfly_entry_options_add_callback(entry, on_deliver, &deliver,
-                                               on_destroy));
-  REQUIRE_OK(mayfly_scheduler_add(sched, chain, key, entry, &id, &err_));
+  OK(mayfly_credentials_new(&kept, &e));
+  OK(mayfly_credentials_new(&dropped, &e));
+  OK(mayfly_credentials_on_change(kept, on_change, &kept_changes, on_destroy,
+                                  &e));
+  OK(mayfly_credentials_on_change(dropped, on_change, &dropped_changes,
+                                  on_destroy, &e));
+  OK(mayfly_entry_options_add_credentials(entry, dropped));
+  OK(mayfly_entry_options_add_credentials(entry, kept));
+  OK(mayfly_entry_options_add_callback(entry, on_deliver, &deliver,
+                                       on_destroy));
+  OK(mayfly_scheduler_add(sched, chain, key, entry, &id, &e));
   mayfly_entry_options_free(entry);
   CHECK(generation_of(kept) == 1);
 
@@ -1515,7 +1417,7 @@ static void test_scheduler_thread(mayfly_client_t* client) {
   log.creds_to_free = dropped;
   log.stop_after = 3;
   pthread_mutex_unlock(&log.mu);
-  REQUIRE_OK(mayfly_scheduler_start(sched, &err_));
+  OK(mayfly_scheduler_start(sched, &e));
   CHECK(wait_events(&log, MAYFLY_EVENT_RENEWED, 3, 120));
   CHECK(wait_stopped(&log, 120));
 
@@ -1531,7 +1433,7 @@ static void test_scheduler_thread(mayfly_client_t* client) {
   CHECK(calls(&deliver) >= 3);
 
   /* Stopped from its callback; a start again runs it again. */
-  REQUIRE_OK(mayfly_scheduler_start(sched, &err_));
+  OK(mayfly_scheduler_start(sched, &e));
   pthread_mutex_lock(&log.mu);
   log.stop_after = 0;
   pthread_mutex_unlock(&log.mu);
@@ -1565,14 +1467,14 @@ static void test_scheduler_free_running(mayfly_client_t* client) {
 
   event_log_init(&log);
   issue(client, g_short_signer, "free.test", &key, &chain);
-  REQUIRE_OK(mayfly_scheduler_options_set_client(opts, client, 0));
-  REQUIRE_OK(mayfly_scheduler_options_set_retry(opts, 1, 10));
-  REQUIRE_OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
-                                                         event_log_on_destroy));
-  REQUIRE_OK(mayfly_scheduler_new(opts, &sched, &err_));
+  OK(mayfly_scheduler_options_set_client(opts, client, 0));
+  OK(mayfly_scheduler_options_set_retry(opts, 1, 10));
+  OK(mayfly_scheduler_options_set_event_callback(opts, on_event, &log,
+                                                 event_log_on_destroy));
+  OK(mayfly_scheduler_new(opts, &sched, &e));
   mayfly_scheduler_options_free(opts);
-  REQUIRE_OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &err_));
-  REQUIRE_OK(mayfly_scheduler_start(sched, &err_));
+  OK(mayfly_scheduler_add(sched, chain, key, NULL, &id, &e));
+  OK(mayfly_scheduler_start(sched, &e));
   CHECK(wait_events(&log, MAYFLY_EVENT_RENEWED, 1, 120));
   mayfly_scheduler_free(sched);
   pthread_mutex_lock(&log.mu);
