@@ -15,15 +15,14 @@
 // CPU affinity to every core first (benchmarks/run pins each binary to one)
 // so that both figures are measured under the same affinity.
 
-#include <sched.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "benchmark/benchmark.h"
 #include "mayfly/c.h"
 
@@ -201,26 +200,9 @@ void BM_CapiSign(benchmark::State& state) {
 
 BENCHMARK(BM_CapiSign)->UseRealTime();
 
-// Unpin widens the affinity to every online core (see the file comment).
-void Unpin() {
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
-    CPU_SET(static_cast<int>(i), &all);
-  }
-  sched_setaffinity(0, sizeof(all), &all);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  Unpin();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  mayfly_bench::UnpinToAllCores();
+  return mayfly_bench::RunBenchmarks(argc, argv);
 }

@@ -15,14 +15,13 @@
 // to every core first, because the two-thread figure needs two. All its
 // figures are measured under that same affinity.
 
-#include <sched.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench_util.h"
 #include "benchmark/benchmark.h"
 #include "mayfly/authority.h"
 #include "mayfly/certificate.h"
@@ -243,26 +242,9 @@ BENCHMARK_CAPTURE(BM_Sign, memory_2threads, "issuance.memory_2threads_per_s")
     ->UseRealTime();
 BENCHMARK(BM_Renew)->UseRealTime();
 
-// Unpin widens the affinity to every online core (see the file comment).
-void Unpin() {
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  for (long i = 0; i < n && i < CPU_SETSIZE; i++) {
-    CPU_SET(static_cast<int>(i), &all);
-  }
-  sched_setaffinity(0, sizeof(all), &all);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  Unpin();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  mayfly_bench::UnpinToAllCores();
+  return mayfly_bench::RunBenchmarks(argc, argv);
 }

@@ -35,6 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench_util.h"
 #include "benchmark/benchmark.h"
 #include "mayfly/authority.h"
 #include "mayfly/certificate.h"
@@ -407,11 +408,5 @@ int main(int argc, char** argv) {
     perror("store_bench: cannot run scripts/with-postgres");
     return 1;
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
-    return 1;
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return mayfly_bench::RunBenchmarks(argc, argv);
 }
