@@ -14,6 +14,7 @@
 # token, and renew refused after that too. Nothing is skipped: a missing
 # binary fails the test.
 set -euo pipefail
+interop_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 mayfly="${1:-}"
 step="${2:-}"
@@ -62,19 +63,7 @@ mf() {
   # mf ARGS...: the client with its own STEPPATH, bounded, never reading stdin.
   STEPPATH="$work/client" timeout 60 "$mayfly" "$@" </dev/null
 }
-serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
-mode_of() { stat -c '%a' "$1"; }
-expect_fail() {
-  # expect_fail NAME PATTERN ARGS...: mayfly ARGS must exit 1 and print
-  # PATTERN (an extended regex) on stderr.
-  local name="$1" pattern="$2"
-  shift 2
-  local rc=0
-  mf "$@" >"$name.out" 2>"$name.err" || rc=$?
-  [ "$rc" = 1 ] || fail "mayfly $* exited $rc, want 1: $(cat "$name.out" "$name.err")"
-  grep -Eq "$pattern" "$name.err" ||
-    fail "mayfly $* failed without /$pattern/: $(cat "$name.err")"
-}
+. "$interop_dir/cli_lib.sh"
 
 # --- step-ca -----------------------------------------------------------------
 printf 'stepca-interop-%s\n' "$RANDOM$RANDOM" >password

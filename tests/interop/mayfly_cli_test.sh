@@ -17,6 +17,7 @@
 # and leave a WARN line with status=401 in mayfly-ca's log. Key files must
 # stay 0600 throughout.
 set -euo pipefail
+interop_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 mayfly="${1:-}"
 mayfly_ca="${2:-}"
@@ -72,19 +73,7 @@ printf 'ca password for the cli test\n' >ca-password
 printf 'provisioner password\n' >prov-password
 printf 'not the password\n' >wrong-password
 
-serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
-mode_of() { stat -c '%a' "$1"; }
-expect_fail() {
-  # expect_fail NAME PATTERN ARGS...: mayfly ARGS must exit 1 and print
-  # PATTERN (an extended regex) on stderr.
-  local name="$1" pattern="$2"
-  shift 2
-  local rc=0
-  mf "$@" >"$name.out" 2>"$name.err" || rc=$?
-  [ "$rc" = 1 ] || fail "mayfly $* exited $rc, want 1: $(cat "$name.out" "$name.err")"
-  grep -Eq "$pattern" "$name.err" ||
-    fail "mayfly $* failed without /$pattern/: $(cat "$name.err")"
-}
+. "$interop_dir/cli_lib.sh"
 
 # --- usage ---------------------------------------------------------------
 mf --help | grep -q "renew" || fail "mayfly --help lists no renew command"
