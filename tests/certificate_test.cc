@@ -10,6 +10,8 @@
 #include "cert_test_util.h"
 #include "internal/bssl.h"
 #include "internal/x509.h"
+#include "openssl/bytestring.h"
+#include "openssl/mem.h"
 #include "openssl/x509.h"
 #include "test_util.h"
 
@@ -637,6 +639,60 @@ TEST_CASE("Certificate: CertificateSpki finds the encoded public key",
         StatusIs(internal::CertificateSpki(absl::MakeConstSpan(der.data(), cut))
                      .status(),
                  absl::StatusCode::kInvalidArgument, "malformed"));
+  }
+}
+
+TEST_CASE("Certificate: OidToText writes what BoringSSL writes",
+          "[certificate]") {
+  // BoringSSL's text, or "" where it refuses the encoding.
+  auto boring = [](const std::vector<uint8_t>& der) {
+    CBS cbs;
+    CBS_init(&cbs, der.data(), der.size());
+    char* text = CBS_asn1_oid_to_text(&cbs);
+    std::string out = text == nullptr ? "" : text;
+    OPENSSL_free(text);
+    return out;
+  };
+  auto ours = [](const std::vector<uint8_t>& der) {
+    CBS cbs;
+    CBS_init(&cbs, der.data(), der.size());
+    return internal::OidToText(cbs);
+  };
+  const std::vector<std::vector<uint8_t>> cases = {
+      {},                                                // empty
+      {0x55, 0x1d, 0x0f},                                // 2.5.29.15
+      {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01},  // 1.3.6.1.5.5.7.3.1
+      {0x00},                                            // 0.0
+      {0x27},                                            // 0.39
+      {0x28},                                            // 1.0
+      {0x4f},                                            // 1.39
+      {0x50},                                            // 2.0
+      {0x88, 0x37, 0x03},                                // 2.999.3
+      {0x80, 0x01},                                      // leading 0x80
+      {0x55, 0x80, 0x01},                                // leading 0x80 later
+      {0x55, 0x81},                                      // truncated
+      {0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f},  // 2^63+
+      {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},  // too big
+      {0x8f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},  // under 2^64
+  };
+  for (const std::vector<uint8_t>& der : cases) {
+    INFO(internal::Hex(der));
+    CHECK(ours(der) == boring(der));
+  }
+  // And random encodings of up to 12 bytes, biased towards the edges.
+  uint32_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return static_cast<uint8_t>(seed >> 16);
+  };
+  for (int i = 0; i < 20000; i++) {
+    std::vector<uint8_t> der(next() % 13);
+    for (uint8_t& b : der) {
+      uint8_t r = next();
+      b = r < 64 ? 0x80 : r < 128 ? 0xff : r < 160 ? 0x7f : next();
+    }
+    INFO(internal::Hex(der));
+    REQUIRE(ours(der) == boring(der));
   }
 }
 
