@@ -202,24 +202,25 @@ absl::StatusOr<CertificateRequest> ParseCsr(absl::string_view pem,
 // order crt, ca, certChain, tlsOptions; status 201.
 ApiResponse IssuedResponse(const IssuedCertificate& issued,
                            const TlsConfig& tls, absl::string_view outcome) {
-  std::vector<Certificate> chain = issued.chain;
-  if (chain.empty()) {
-    chain.push_back(issued.leaf);
+  // Each certificate is encoded and escaped once, though the leaf and the
+  // intermediate both appear twice.
+  std::vector<std::string> pems;
+  if (issued.chain.empty()) {
+    pems.push_back(JsonString(issued.leaf.ToPem()));
+  }
+  for (const Certificate& cert : issued.chain) {
+    pems.push_back(JsonString(cert.ToPem()));
   }
   std::string json = "{\"crt\":";
-  AppendJsonString(&json, chain[0].ToPem());
+  json += pems[0];
   json += ",\"ca\":";
-  if (chain.size() > 1) {
-    AppendJsonString(&json, chain[1].ToPem());
-  } else {
-    json += "null";
-  }
+  json += pems.size() > 1 ? pems[1] : "null";
   json += ",\"certChain\":[";
-  for (size_t i = 0; i < chain.size(); i++) {
+  for (size_t i = 0; i < pems.size(); i++) {
     if (i > 0) {
       json.push_back(',');
     }
-    AppendJsonString(&json, chain[i].ToPem());
+    json += pems[i];
   }
   json += "],\"tlsOptions\":{\"cipherSuites\":[";
   for (size_t i = 0; i < tls.cipher_suites.size(); i++) {
