@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fuzz seed corpora in tests/fuzz/corpus/<target>/.
+"""Writes the fuzz seed corpora in tests/testdata/fuzz-corpus/<target>/.
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py. Needs openssl and the
 Python modules cryptography and jwcrypto (scripts/setup installs them).
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STEP = os.path.join(HERE, "..", "testdata", "step")
-CORPUS = os.path.join(HERE, "corpus")
+CORPUS = os.path.join(HERE, "..", "testdata", "fuzz-corpus")
 PASSWORD = open(os.path.join(STEP, "password.txt"), "rb").read().strip()
 
 # RFC 7515 appendix A.1 (HS256: refused by mayfly, a useful seed all the

@@ -3,7 +3,7 @@
 // command line, or on each regular file (sorted) of a directory named there,
 // so CTest can replay the seed corpus and saved crashes as regression tests.
 //
-//   jws_parse_fuzz tests/fuzz/corpus/jws_parse [more files or dirs]
+//   jws_parse_fuzz tests/testdata/fuzz-corpus/jws_parse [more files or dirs]
 //
 // Exits 1 if a path cannot be read or no input was found; a failing
 // property aborts.
