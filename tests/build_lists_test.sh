@@ -4,7 +4,7 @@
 # CMake: the entries of set(MAYFLY_LIB_SOURCES ...) and
 # set(MAYFLY_CAPI_SOURCES ...) in CMakeLists.txt and set(MAYFLY_TEST_SOURCES
 # ...) in tests/CMakeLists.txt. meson: every quoted 'lib/….cc' or
-# 'capi/….cc' in meson.build and every quoted 'name.cc' in tests/meson.build.
+# 'capi/….cc' in meson.build and every quoted 'name.cc' or 'dir/name.cc' in tests/meson.build.
 set -euo pipefail
 root="${1:?usage: build_lists_test.sh SOURCE_ROOT}"
 
@@ -27,7 +27,7 @@ cmake_files="$( (cmake_list "$root/CMakeLists.txt" MAYFLY_LIB_SOURCES
                  cmake_list "$root/tests/CMakeLists.txt" MAYFLY_TEST_SOURCES |
                    sed 's#^#tests/#') | sort -u)"
 meson_files="$( (grep -ohE "'(lib|capi)/[^']+\.cc'" "$root/meson.build"
-                 grep -ohE "'[A-Za-z0-9_]+\.cc'" "$root/tests/meson.build" |
+                 grep -ohE "'[A-Za-z0-9_/]+\.cc'" "$root/tests/meson.build" |
                    sed "s#^'#'tests/#") | tr -d "'" | sort -u)"
 
 if [ -z "$cmake_files" ] || [ -z "$meson_files" ]; then

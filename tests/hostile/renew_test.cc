@@ -1,0 +1,1 @@
+// Placeholder: replaced by the hostile-input suite (tests/hostile/renew_test.cc).
