@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed corpora in tests/testdata/fuzz-corpus/<target>/.
 
-Run from anywhere: python3 tests/fuzz/make_corpus.py. Needs openssl and the
-Python modules cryptography and jwcrypto (scripts/setup installs them).
+Run from anywhere: python3 tests/fuzz/make_corpus.py [TARGET...] (default:
+every target). Needs openssl and the Python modules cryptography and
+jwcrypto (scripts/setup installs them). Files named regress-* (inputs that
+once found a bug) are kept; every other seed of a target is rewritten.
 
 Seeds are small real inputs: what step and step-ca wrote
 (tests/testdata/step/), the RFC 7515 / RFC 8037 examples, and a few
@@ -15,7 +17,6 @@ changes those files; that is harmless. All keys are test-only.
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -204,20 +205,219 @@ def csr_seeds():
               pem_to_der(data.decode()))
 
 
-def main():
-    for target in ("jws_parse", "jwk_parse", "jwe_decrypt", "key_parse",
-                   "certificate_parse", "csr_parse"):
-        shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
-    jws_seeds()
-    jwk_seeds()
-    jwe_seeds()
-    key_seeds()
-    certificate_seeds()
-    csr_seeds()
-    for target in sorted(os.listdir(CORPUS)):
-        print(f"{target}: {len(os.listdir(os.path.join(CORPUS, target)))} seeds")
+def config_seeds():
+    write("config_load", "step-ca.json", step("steppath/config/ca.json"))
+    write("config_load", "minimal.json",
+          compact_json({"root": "certs/root_ca.crt",
+                        "crt": "certs/intermediate_ca.crt",
+                        "key": "secrets/intermediate_ca_key"}))
+    provisioners = json.loads(step("provisioners.json"))["provisioners"]
+    ed_key = json.loads(step("ed.pub.json"))
+    # Every member mayfly reads, with values off the defaults, and the ones
+    # it ignores or refuses nearby.
+    full = {
+        "root": ["/ca/certs/root_ca.crt", "certs/old_root.crt"],
+        "federatedRoots": ["certs/partner_root.crt"],
+        "crt": "certs/intermediate_ca.crt",
+        "key": "/ca/secrets/intermediate_ca_key",
+        "address": "[::]:443",
+        "insecureAddress": ":8080",
+        "dnsNames": ["ca.internal", "10.0.0.1", "::1"],
+        "logger": {"format": "json"},
+        "db": {"type": "badgerv2", "dataSource": "/ca/db"},
+        "store": "sqlite:/ca/db/mayfly.sqlite",
+        "storePrune": {"interval": "15m", "retention": "720h"},
+        "commonName": "Fuzz Online CA",
+        "authority": {
+            "provisioners": [
+                dict(provisioners[0], claims={
+                    "minTLSCertDuration": "1m", "maxTLSCertDuration": "2h",
+                    "defaultTLSCertDuration": "30m",
+                    "disableRenewal": False,
+                    "allowRenewalAfterExpiry": True,
+                    "renewalGracePeriod": "1h30m"}),
+                {"type": "JWK", "name": "ed@example.com", "key": ed_key},
+            ],
+            "claims": {"maxTLSCertDuration": "48h"},
+            "backdate": "30s",
+            "disableIssuedAtCheck": False,
+            "policy": {},
+        },
+        "tls": {"cipherSuites": ["TLS_AES_128_GCM_SHA256"],
+                "minVersion": 1.3, "maxVersion": 1.3, "renegotiation": False},
+        "crl": {"enabled": True, "generateOnRevoke": False,
+                "cacheDuration": "1h", "renewPeriod": "40m",
+                "idpURL": "https://ca.internal/1.0/crl"},
+        "ssh": {"hostKey": "secrets/ssh_host_ca_key"},
+        "templates": {},
+        "password": "not-read",
+    }
+    write("config_load", "full.json", json.dumps(full, indent=2))
+    write("config_load", "refused-policy.json",
+          compact_json({"root": "r", "crt": "c", "key": "k",
+                        "authority": {"policy": {"x509": {"allow": {}}}}}))
+    write("config_load", "refused-duplicate-provisioner.json",
+          compact_json({"root": "r", "crt": "c", "key": "k", "authority": {
+              "provisioners": [provisioners[0], provisioners[0]]}}))
+
+
+def pem_seeds():
+    write("pem_decode", "chain.pem", step("leaf.crt"))
+    write("pem_decode", "csr.pem", step("csr.pem"))
+    # A legacy encrypted key: RFC 1421 headers before the body.
+    write("pem_decode", "legacy-encrypted-key.pem",
+          step("steppath/secrets/root_ca_key"))
+    write("pem_decode", "text-around-blocks.pem",
+          b"subject=CN = leaf\n" + step("csr.pem") + b"trailing text\n")
+    write("pem_decode", "base64-padded.txt", "TWF5Zmx5IGZ1eno=")
+    write("pem_decode", "base64url-segment.txt",
+          step("sign-token.jwt").strip().split(b".")[0])
+    write("pem_decode", "no-end-line.pem",
+          "-----BEGIN CERTIFICATE-----\nTWF5Zmx5\n")
+
+
+def capi_seeds():
+    for target, name, data in (
+            ("capi_bytes", "leaf-chain.pem", step("leaf.crt")),
+            ("capi_bytes", "root-ca.pem", step("steppath/certs/root_ca.crt")),
+            ("capi_bytes", "leaf.der", pem_to_der(pem_blocks(step("leaf.crt"))[0])),
+            ("capi_bytes", "csr.pem", step("csr.pem")),
+            ("capi_bytes", "ed-csr.der", pem_to_der(step("ed-csr.pem").decode())),
+            ("capi_bytes", "leaf-key.pem", step("leaf.key")),
+            ("capi_bytes", "rsa-key.pem", step("rsa-csr.key")),
+            ("capi_bytes", "ed25519-pkcs8.der",
+             openssl("pkey", "-outform", "DER", data=step("ed-csr.key"))),
+            ("capi_bytes", "legacy-encrypted-key.pem",
+             step("steppath/secrets/root_ca_key"))):
+        write(target, name, data)
+
+
+# api_router requests (tests/fuzz/api_router_fuzz.cc documents the format
+# and the $NAME variables). One seed per route and case; "~~~" lines join
+# requests that build on each other.
+API_SIGN = ('POST /1.0/sign\ncontent-type: application/json\n\n'
+            '{"csr":"$CSR","ott":"$SIGN","notBefore":"","notAfter":""}')
+API_SEEDS = {
+    "health": "GET /health\n",
+    "version-head": "HEAD /1.0/version\n",
+    "root": "GET /root/$ROOT_SHA\n",
+    "root-unknown": "GET /1.0/root/00ff-00EE\n",
+    "roots": "GET /roots\n",
+    "roots-pem": "GET /1.0/roots.pem\n",
+    "intermediates": "GET /intermediates\n",
+    "intermediates-pem": "GET /intermediates.pem\n",
+    "federation": "GET /1.0/federation\n",
+    "provisioners-page": "GET /provisioners?limit=1\n",
+    "provisioners-cursor": "GET /1.0/provisioners?cursor=$CURSOR&limit=2\n",
+    "provisioners-bad-limit": "GET /provisioners?limit=-%31x\n",
+    "encrypted-key": "GET /provisioners/$KID/encrypted-key\n",
+    "encrypted-key-absent": "GET /1.0/provisioners/$KID_OPS/encrypted-key\n",
+    "crl": "GET /crl\n",
+    "crl-pem": "GET /1.0/crl?pem=true\n",
+    "unknown": "GET /1.0/acme/directory\n",
+    "wrong-method": "DELETE /sign\n~~~\nPOST /health\n",
+    "sign": API_SIGN,
+    "sign-replay": API_SIGN + "\n~~~\n" + API_SIGN,
+    "sign-validity": (
+        'POST /sign\ncontent-type: application/json; charset=utf-8\n\n'
+        '{"csr":"$CSR","ott":"$SIGN","notBefore":"2026-11-25T00:40:00Z",'
+        '"notAfter":"2h","templateData":{"x":1}}'),
+    "sign-multi": ('POST /sign\ncontent-type: application/json\n\n'
+                   '{"csr":"$CSR_MULTI","ott":"$SIGN_MULTI"}'),
+    "sign-ops": ('POST /1.0/sign\ncontent-type: application/json\n\n'
+                 '{"csr":"$CSR_OPS","ott":"$SIGN_OPS"}'),
+    "sign-short-too-long": ('POST /sign\ncontent-type: application/json\n\n'
+                            '{"csr":"$CSR_SHORT","ott":"$SIGN_SHORT",'
+                            '"notAfter":"1h"}'),
+    "sign-wrong-names": ('POST /sign\ncontent-type: application/json\n\n'
+                         '{"csr":"$CSR_MULTI","ott":"$SIGN"}'),
+    "sign-no-ott": ('POST /sign\ncontent-type: application/json\n\n'
+                    '{"csr":"$CSR"}'),
+    "sign-bad-json": ('POST /sign\ncontent-type: application/json\n\n'
+                      '{"csr":"$CSR","ott":"$SIGN","ott":"x"}'),
+    "sign-text-plain": ('POST /sign\ncontent-type: text/plain\n\n'
+                        '{"csr":"$CSR","ott":"$SIGN"}'),
+    "renew-mtls": ('POST /1.0/renew\ncontent-type: application/json\n'
+                   'peer: leaf,intermediate\n\n'),
+    "renew-expired": "POST /renew\npeer: expired,intermediate\n\n",
+    "renew-lineage-revoked": "POST /renew\npeer: child\n\n",
+    "renew-disabled": "POST /re-sign\npeer: ops,intermediate\n\n",
+    "renew-foreign": "POST /renew\npeer: foreign\n\n",
+    "renew-bearer": "POST /1.0/renew\nauthorization: Bearer $RENEW\n\n",
+    "renew-bearer-expired": "POST /renew\nauthorization: bearer $RENEW_EXPIRED\n\n",
+    "renew-bearer-child": "POST /renew\nauthorization: Bearer $RENEW_CHILD\n\n",
+    "renew-no-credentials": ('POST /renew\ncontent-type: application/json\n\n'
+                             '{}'),
+    "rekey": ('POST /1.0/rekey\ncontent-type: application/json\n'
+              'peer: leaf,intermediate\n\n{"csr":"$CSR"}'),
+    "revoke": ('POST /1.0/revoke\ncontent-type: application/json\n\n'
+               '{"serial":"$SERIAL","ott":"$REVOKE","reasonCode":1,'
+               '"reason":"key compromise","passive":true}'),
+    "revoke-then-renew": (
+        'POST /revoke\ncontent-type: application/json\n\n'
+        '{"serial":"$SERIAL","ott":"$REVOKE","passive":true}\n~~~\n'
+        'POST /renew\npeer: leaf,intermediate\n\n\n~~~\n'
+        'POST /renew\nauthorization: Bearer $RENEW\n\n\n~~~\n'
+        'GET /crl?pem\n'),
+    "revoke-mtls": ('POST /revoke\ncontent-type: application/json\n'
+                    'peer: leaf,intermediate\n\n'
+                    '{"serial":"$SERIAL_HEX","passive":true}'),
+    "revoke-already": ('POST /revoke\ncontent-type: application/json\n\n'
+                       '{"serial":"$SERIAL_REVOKED","ott":"$REVOKE_REVOKED",'
+                       '"passive":true}'),
+    "revoke-wrong-serial": ('POST /revoke\ncontent-type: application/json\n\n'
+                            '{"serial":"$SERIAL_OPS","ott":"$REVOKE",'
+                            '"passive":true}'),
+    "revoke-ops": ('POST /revoke\ncontent-type: application/json\n\n'
+                   '{"serial":"$SERIAL_OPS","ott":"$REVOKE_OPS",'
+                   '"reasonCode":4,"passive":true}'),
+    "revoke-not-passive": ('POST /revoke\ncontent-type: application/json\n\n'
+                           '{"serial":"$SERIAL_EXPIRED",'
+                           '"ott":"$REVOKE_EXPIRED","passive":false}'),
+    "revoke-bad-reason": ('POST /revoke\ncontent-type: application/json\n\n'
+                          '{"serial":"$SERIAL","ott":"$REVOKE",'
+                          '"reasonCode":11,"passive":true}'),
+}
+
+
+def api_seeds():
+    for name, text in API_SEEDS.items():
+        write("api_router", name + ".txt", text)
+
+
+SEEDERS = {
+    "jws_parse": jws_seeds,
+    "jwk_parse": jwk_seeds,
+    "jwe_decrypt": jwe_seeds,
+    "key_parse": key_seeds,
+    "certificate_parse": certificate_seeds,
+    "csr_parse": csr_seeds,
+    "config_load": config_seeds,
+    "pem_decode": pem_seeds,
+    "capi_bytes": capi_seeds,
+    "api_router": api_seeds,
+}
+
+
+def main(argv):
+    targets = argv or sorted(SEEDERS)
+    unknown = [t for t in targets if t not in SEEDERS]
+    if unknown:
+        print(f"make_corpus.py: no seeds for {' '.join(unknown)}; "
+              f"targets: {' '.join(sorted(SEEDERS))}", file=sys.stderr)
+        return 2
+    for target in targets:
+        # Only the generated seeds go; regress-* files (inputs that once
+        # found a bug, see README.md) stay.
+        path = os.path.join(CORPUS, target)
+        if os.path.isdir(path):
+            for name in os.listdir(path):
+                if not name.startswith("regress-"):
+                    os.remove(os.path.join(path, name))
+        SEEDERS[target]()
+        print(f"{target}: {len(os.listdir(path))} seeds")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
