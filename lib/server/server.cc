@@ -143,10 +143,25 @@ time_t RemainderMicros(absl::Duration d) {
 enum class ConnectionMode { kServe, kReject, kDrop };
 thread_local ConnectionMode t_mode = ConnectionMode::kServe;
 
+// One TLS record's worth of plaintext: what a connection reads ahead.
+constexpr int kReadAheadBytes = 16 * 1024;
+
 struct ConnectionState {
   int sock = -1;
   SSL* ssl = nullptr;
   std::string remote_address;
+  int remote_port = 0;
+  std::string local_address;  // found on first use
+  int local_port = 0;
+  // Plaintext read from TLS and not yet given to httplib. httplib reads a
+  // request's line and headers one byte at a time; serving those bytes from
+  // here costs one SSL_read per record instead of one per byte. It lives
+  // as long as the connection, since it may hold the start of the next
+  // request.
+  std::unique_ptr<char[]> inbuf;  // kReadAheadBytes, made on first read
+  size_t inpos = 0;
+  size_t inlen = 0;
+  bool HasBuffered() const { return inpos < inlen; }
   bool peer_parsed = false;
   std::vector<Certificate> peer_chain;
   std::string peer_error;  // why a sent chain was not usable
@@ -227,11 +242,12 @@ void AddressOf(int sock, bool peer, std::string* ip, int* port) {
 // httplib's select()-based streams.
 class RequestStream final : public httplib::Stream {
  public:
-  RequestStream(int sock, SSL* ssl, absl::Time deadline,
+  RequestStream(ConnectionState* conn, absl::Time deadline,
                 absl::Duration write_timeout, size_t max_header_bytes,
                 size_t max_body_bytes, RequestState* request)
-      : sock_(sock),
-        ssl_(ssl),
+      : conn_(conn),
+        sock_(conn->sock),
+        ssl_(conn->ssl),
         deadline_(deadline),
         write_timeout_(write_timeout),
         max_header_bytes_(max_header_bytes),
@@ -239,7 +255,8 @@ class RequestStream final : public httplib::Stream {
         request_(request) {}
 
   bool is_readable() const override {
-    return SSL_has_pending(ssl_) || PollIn(sock_, absl::ZeroDuration());
+    return conn_->HasBuffered() || SSL_has_pending(ssl_) ||
+           PollIn(sock_, absl::ZeroDuration());
   }
   bool is_writable() const override {
     pollfd fd = {sock_, POLLOUT, 0};
@@ -274,24 +291,15 @@ class RequestStream final : public httplib::Stream {
                                                       : Limit::kBody;
       return -1;
     }
-    const int want = static_cast<int>(std::min<size_t>({size, room, 1 << 20}));
-    for (;;) {
-      int n = SSL_read(ssl_, ptr, want);
-      if (n > 0) {
-        Account(ptr, static_cast<size_t>(n));
-        return n;
-      }
-      if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN) {
-        return 0;  // the client closed its side
-      }
-      if (!WaitForTls(ssl_, sock_, n, deadline_)) {
-        if (RealNow() >= deadline_) {
-          request_->limit = Limit::kDeadline;
-        }
-        ERR_clear_error();
-        return -1;
-      }
+    const size_t want = std::min(size, room);
+    if (!conn_->HasBuffered() && !Fill()) {
+      return eof_ ? 0 : -1;
     }
+    const size_t n = std::min(want, conn_->inlen - conn_->inpos);
+    std::memcpy(ptr, conn_->inbuf.get() + conn_->inpos, n);
+    conn_->inpos += n;
+    Account(ptr, n);
+    return static_cast<ssize_t>(n);
   }
 
   // write collects a response's pieces (httplib writes the status line and
@@ -327,10 +335,15 @@ class RequestStream final : public httplib::Stream {
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    AddressOf(sock_, true, &ip, &port);
+    ip = conn_->remote_address;
+    port = conn_->remote_port;
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    AddressOf(sock_, false, &ip, &port);
+    if (conn_->local_address.empty()) {
+      AddressOf(sock_, false, &conn_->local_address, &conn_->local_port);
+    }
+    ip = conn_->local_address;
+    port = conn_->local_port;
   }
   // httplib reads socket() only to refuse descriptors its select() cannot
   // watch (>= FD_SETSIZE, answered 500). This stream never uses select(),
@@ -355,6 +368,35 @@ class RequestStream final : public httplib::Stream {
       if (!WaitForTls(ssl_, sock_, n, deadline)) {
         ERR_clear_error();
         return -1;
+      }
+    }
+  }
+
+  // Fill reads what one TLS record holds (at most kReadAheadBytes) into the
+  // connection's empty buffer, waiting until the request's deadline. False
+  // on an error, at the deadline, or at the client's close (eof_).
+  bool Fill() {
+    if (conn_->inbuf == nullptr) {
+      conn_->inbuf = std::make_unique<char[]>(kReadAheadBytes);
+    }
+    conn_->inpos = 0;
+    conn_->inlen = 0;
+    for (;;) {
+      int n = SSL_read(ssl_, conn_->inbuf.get(), kReadAheadBytes);
+      if (n > 0) {
+        conn_->inlen = static_cast<size_t>(n);
+        return true;
+      }
+      if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN) {
+        eof_ = true;  // the client closed its side
+        return false;
+      }
+      if (!WaitForTls(ssl_, sock_, n, deadline_)) {
+        if (RealNow() >= deadline_) {
+          request_->limit = Limit::kDeadline;
+        }
+        ERR_clear_error();
+        return false;
       }
     }
   }
@@ -392,8 +434,10 @@ class RequestStream final : public httplib::Stream {
     }
   }
 
+  ConnectionState* conn_;
   int sock_;
   SSL* ssl_;
+  bool eof_ = false;
   absl::Time deadline_;
   absl::Duration write_timeout_;
   size_t max_header_bytes_;
@@ -675,6 +719,12 @@ struct BodyResult {
   std::string message;  // shown to the client ("" for the default)
 };
 
+// BodyTimedOut is the answer to a body still incomplete at the request's
+// deadline: 408, like a request line or headers that never finish.
+BodyResult BodyTimedOut() {
+  return {408, "request body not received within the read timeout", ""};
+}
+
 // ReadLine reads one line (through LF) of at most `max` bytes.
 bool ReadLine(httplib::Stream& strm, size_t max, std::string* line) {
   line->clear();
@@ -892,10 +942,7 @@ bool HttpsServer::process_and_close_socket(socket_t sock) {
 
   ConnectionState conn;
   conn.sock = sock;
-  {
-    int remote_port = 0;
-    AddressOf(sock, true, &conn.remote_address, &remote_port);
-  }
+  AddressOf(sock, true, &conn.remote_address, &conn.remote_port);
   // Every wait is a poll() with a deadline; nothing blocks in the kernel.
   SetNonBlocking(sock, true);
   bool ret = false;
@@ -911,7 +958,8 @@ bool HttpsServer::process_and_close_socket(socket_t sock) {
                                   : reject    ? absl::ZeroDuration()
                                               : o.idle_timeout;
       const bool ready =
-          SSL_has_pending(ssl) || PollIn(sock, absl::ZeroDuration()) ||
+          conn.HasBuffered() || SSL_has_pending(ssl) ||
+          PollIn(sock, absl::ZeroDuration()) ||
           (!impl.stopping_.load() && PollIn(sock, wait, impl.wake_[0]));
       if (!ready) {
         ret = true;  // an orderly close
@@ -922,9 +970,8 @@ bool HttpsServer::process_and_close_socket(socket_t sock) {
       request.reject = reject;
       request.start = RealNow();
       request.logged_start = impl.authority_->clock().Now();
-      RequestStream strm(sock, ssl, request.start + read_timeout,
-                         o.write_timeout, o.max_header_bytes, o.max_body_bytes,
-                         &request);
+      RequestStream strm(&conn, request.start + read_timeout, o.write_timeout,
+                         o.max_header_bytes, o.max_body_bytes, &request);
       request.stream = &strm;
       // Keep-alive only while nobody waits for a worker: an open
       // connection holds one.
@@ -1013,6 +1060,9 @@ BodyResult ServerCore::ReadBody(const httplib::Request& req,
           rs.linger = true;
           return {413, too_large, too_large};
         }
+        if (rs.limit == Limit::kDeadline) {
+          return BodyTimedOut();
+        }
         return {400, "malformed or incomplete chunked body", ""};
       }
       absl::string_view size_text(line);
@@ -1036,6 +1086,9 @@ BodyResult ServerCore::ReadBody(const httplib::Request& req,
       if (!ReadExactly(strm, chunk, body) || !ReadLine(strm, 2, &crlf) ||
           crlf != "\r\n") {
         rs.close = true;
+        if (rs.limit == Limit::kDeadline) {
+          return BodyTimedOut();
+        }
         return {400, "malformed or incomplete chunked body", ""};
       }
     }
@@ -1074,11 +1127,10 @@ BodyResult ServerCore::ReadBody(const httplib::Request& req,
     }
     if (!ReadExactly(strm, static_cast<size_t>(length), body)) {
       rs.close = true;
-      return {400,
-              rs.limit == Limit::kDeadline
-                  ? "request body not received within the read timeout"
-                  : "request body shorter than its Content-Length",
-              ""};
+      if (rs.limit == Limit::kDeadline) {
+        return BodyTimedOut();
+      }
+      return {400, "request body shorter than its Content-Length", ""};
     }
   }
   // Neither header: no body (RFC 9112 section 6.3).
