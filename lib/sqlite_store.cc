@@ -18,7 +18,9 @@
 // table with the schema version. Opening checks both before writing
 // anything, so a foreign or newer file is refused untouched.
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -124,8 +126,26 @@ constexpr char kInsertCertificate[] =
 constexpr char kSelectCertificate[] =
     "SELECT serial, subject, names, not_before, not_after, provisioner,"
     " renewed_from FROM certificates WHERE serial = ?1";
-constexpr char kSelectRenewedFrom[] =
-    "SELECT renewed_from FROM certificates WHERE serial = ?1";
+// kWalkLineage returns one row per step of the lineage of ?1, up to ?2
+// steps: the serial, its renewed_from (NULL when the store has no record of
+// it, '' for a first issue), the step's depth, then the serial's revocation
+// columns (NULL when it is not revoked). One statement is one read
+// transaction, so the walk sees one snapshot; the caller finds cycles.
+constexpr char kWalkLineage[] =
+    "WITH RECURSIVE lineage (serial, parent, depth) AS ("
+    "  SELECT ?1, (SELECT renewed_from FROM certificates WHERE serial = ?1), 0"
+    "  UNION ALL"
+    "  SELECT l.parent, c.renewed_from, l.depth + 1"
+    "  FROM lineage AS l LEFT JOIN certificates AS c ON c.serial = l.parent"
+    "  WHERE l.parent <> '' AND l.depth + 1 < ?2"
+    ")"
+    " SELECT l.serial, l.parent, l.depth, r.serial, r.reason_code, r.reason,"
+    " r.revoked_at, r.expires_at, r.passive, r.mtls, r.provisioner"
+    " FROM lineage AS l LEFT JOIN revocations AS r ON r.serial = l.serial";
+// kLineageStepsPerQuery bounds the rows of one kWalkLineage: a deeper
+// lineage takes several queries, and a cycle (a corrupt store) is found
+// after at most this many rows more than its length.
+constexpr int64_t kLineageStepsPerQuery = 1000;
 constexpr char kInsertRevocation[] =
     "INSERT INTO revocations (serial, reason_code, reason, revoked_at,"
     " expires_at, passive, mtls, provisioner)"
@@ -243,6 +263,9 @@ class Stmt {
   }
 
   int64_t Int64(int column) { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
   std::string Text(int column) {
     const unsigned char* text = sqlite3_column_text(stmt_, column);
     int size = sqlite3_column_bytes(stmt_, column);
@@ -370,16 +393,17 @@ absl::StatusOr<CertificateRecord> ReadCertificate(Stmt& stmt) {
   return record;
 }
 
-RevocationRecord ReadRevocation(Stmt& stmt) {
+// ReadRevocation reads a revocation's eight columns, starting at `first`.
+RevocationRecord ReadRevocation(Stmt& stmt, int first = 0) {
   RevocationRecord record;
-  record.serial = stmt.Text(0);
-  record.reason_code = static_cast<int>(stmt.Int64(1));
-  record.reason = stmt.Text(2);
-  record.revoked_at = MicrosToTime(stmt.Int64(3));
-  record.expires_at = MicrosToTime(stmt.Int64(4));
-  record.passive = stmt.Int64(5) != 0;
-  record.mtls = stmt.Int64(6) != 0;
-  record.provisioner = stmt.Text(7);
+  record.serial = stmt.Text(first);
+  record.reason_code = static_cast<int>(stmt.Int64(first + 1));
+  record.reason = stmt.Text(first + 2);
+  record.revoked_at = MicrosToTime(stmt.Int64(first + 3));
+  record.expires_at = MicrosToTime(stmt.Int64(first + 4));
+  record.passive = stmt.Int64(first + 5) != 0;
+  record.mtls = stmt.Int64(first + 6) != 0;
+  record.provisioner = stmt.Text(first + 7);
   return record;
 }
 
@@ -688,12 +712,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::optional<RevocationRecord>> FindRevokedInLineage(
       absl::string_view serial) override {
     MAYFLY_ASSIGN_OR_RETURN(Reader reader, AcquireReader());
-    // One read transaction: the walk sees one snapshot of the lineage.
-    MAYFLY_RETURN_IF_ERROR(reader->Run(kBegin, "begin lineage walk"));
-    absl::StatusOr<std::optional<RevocationRecord>> found =
-        WalkLineage(*reader, serial);
-    reader->RollbackQuietly();
-    return found;
+    return WalkLineage(*reader, serial);
   }
 
   absl::StatusOr<std::vector<RevocationRecord>> ListRevocations(
@@ -916,31 +935,48 @@ class SqliteStore final : public Store {
     return !idle_readers_.empty() || open_readers_ < kReadConnections;
   }
 
+  // WalkLineage follows `serial` through renewed_from links, up to
+  // kLineageStepsPerQuery steps per query, and returns the revocation
+  // nearest to `serial` (itself included). A lineage of up to that many
+  // steps, the usual case, is one query.
   static absl::StatusOr<std::optional<RevocationRecord>> WalkLineage(
       Conn& conn, absl::string_view serial) {
     std::set<std::string> seen;
-    std::string current(serial);
+    std::string start(serial);
     for (;;) {
-      if (!seen.insert(current).second) {
-        return absl::DataLossError(absl::StrCat(
-            "certificate lineage of ", serial, " has a cycle at ", current));
+      MAYFLY_ASSIGN_OR_RETURN(Stmt stmt, conn.Prepare(kWalkLineage));
+      stmt.Bind(1, start);
+      stmt.Bind(2, kLineageStepsPerQuery);
+      std::optional<RevocationRecord> nearest;
+      int64_t nearest_depth = 0;
+      int64_t last_depth = -1;
+      std::string last_parent;
+      for (;;) {
+        MAYFLY_ASSIGN_OR_RETURN(bool row, stmt.Step("walk lineage"));
+        if (!row) {
+          break;
+        }
+        std::string current = stmt.Text(0);
+        if (!seen.insert(current).second) {
+          return absl::DataLossError(absl::StrCat(
+              "certificate lineage of ", serial, " has a cycle at ", current));
+        }
+        const int64_t depth = stmt.Int64(2);
+        if (!stmt.IsNull(3) &&
+            (!nearest.has_value() || depth < nearest_depth)) {
+          nearest = ReadRevocation(stmt, 3);
+          nearest_depth = depth;
+        }
+        if (depth > last_depth) {
+          last_depth = depth;
+          last_parent = stmt.Text(1);  // "" for NULL too: the walk ends
+        }
       }
-      MAYFLY_ASSIGN_OR_RETURN(std::optional<RevocationRecord> revocation,
-                              SelectRevocation(conn, current));
-      if (revocation.has_value()) {
-        return revocation;
+      if (nearest.has_value() || last_parent.empty() ||
+          last_depth + 1 < kLineageStepsPerQuery) {
+        return nearest;
       }
-      MAYFLY_ASSIGN_OR_RETURN(Stmt stmt, conn.Prepare(kSelectRenewedFrom));
-      stmt.Bind(1, current);
-      MAYFLY_ASSIGN_OR_RETURN(bool row, stmt.Step("walk lineage"));
-      if (!row) {
-        return std::nullopt;
-      }
-      std::string parent = stmt.Text(0);
-      if (parent.empty()) {
-        return std::nullopt;
-      }
-      current = std::move(parent);
+      start = std::move(last_parent);  // deeper than one query: go on
     }
   }
 
@@ -967,6 +1003,14 @@ absl::StatusOr<std::unique_ptr<Store>> NewSqliteStore(const std::string& path) {
   // Look before touching: a foreign, damaged or newer file fails here,
   // before anything (even the WAL switch) is written to it.
   MAYFLY_ASSIGN_OR_RETURN(int version, Inspect(path));
+  if (version == 0 && path != ":memory:" && path.rfind("file:", 0) != 0) {
+    // A new store is its owner's alone: SQLite would create the file (and
+    // its -wal and -shm, which take the file's mode) 0644 less the umask.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    }  // else sqlite3_open_v2 below reports why it cannot open the path
+  }
   MAYFLY_ASSIGN_OR_RETURN(
       std::unique_ptr<Conn> writer,
       Conn::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
