@@ -3,6 +3,8 @@
 // (STEP-PROTOCOL.md sections 1.5-3.8), and that refused requests leave the
 // store unchanged.
 
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "openssl/x509.h"
 #include "rapidjson/document.h"
 #include "server/api.h"
+#include "server/api_internal.h"
 #include "test_util.h"
 
 namespace mayfly {
@@ -1210,6 +1213,42 @@ TEST_CASE("Api: federated roots are served by /federation and /root",
   CHECK(Authority::Create(config, "ca-password", nullptr, clock)
             .status()
             .code() == absl::StatusCode::kNotFound);
+}
+
+// The shortest text that reads back as the value, as snprintf and strtod
+// find it: the fast path for few decimals must agree with them.
+std::string ShortestBySnprintf(double v) {
+  char buf[32];
+  for (int precision = 1; precision <= 17; precision++) {
+    std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) {
+      break;
+    }
+  }
+  return buf;
+}
+
+TEST_CASE("Api: JSON numbers are the shortest text that reads back",
+          "[server_api]") {
+  CHECK(internal::JsonNumber(1.2) == "1.2");
+  CHECK(internal::JsonNumber(1.3) == "1.3");
+  CHECK(internal::JsonNumber(0) == "0");
+  CHECK(internal::JsonNumber(-2.5) == "-2.5");
+  CHECK(internal::JsonNumber(0.001) == "0.001");
+  CHECK(internal::JsonNumber(123456) == "123456");
+  for (int i = -20000; i <= 20000; i++) {
+    for (double scale : {1.0, 10.0, 100.0, 1000.0, 1e6}) {
+      const double v = i / scale;
+      std::string want = ShortestBySnprintf(v);
+      if (want.find('e') != std::string::npos) {
+        continue;  // exponent form: not what the fast path writes
+      }
+      INFO(v);
+      REQUIRE(internal::JsonNumber(v) == want);
+    }
+  }
+  CHECK(std::strtod(internal::JsonNumber(0.1 + 0.2).c_str(), nullptr) ==
+        0.1 + 0.2);
 }
 
 }  // namespace

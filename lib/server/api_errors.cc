@@ -2,6 +2,7 @@
 // (errs/error.go), the Status -> HTTP mapping, outcome labels, and a JSON
 // string writer that matches Go's encoding/json byte for byte.
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -65,7 +66,33 @@ std::string UnexpectedStatusMessage(int status) {
 
 std::string JsonNumber(double v) {
   // The shortest text that reads back as `v` (Go's 'f', -1 format for the
-  // small numbers written here).
+  // small numbers written here). Fast path, for the few decimals that TLS
+  // versions and the like have: m / 10^k is correctly rounded, so when it
+  // equals `v`, reading "m with k decimals" back gives `v` too.
+  double scale = 1;
+  for (int decimals = 0; decimals <= 6; decimals++, scale *= 10) {
+    const double m = std::nearbyint(v * scale);
+    if (std::fabs(m) >= 9007199254740992.0) {  // 2^53: no longer exact
+      break;
+    }
+    if (m / scale != v) {
+      continue;
+    }
+    const int64_t units = static_cast<int64_t>(m);
+    const int64_t whole = static_cast<int64_t>(scale);
+    const uint64_t magnitude =
+        static_cast<uint64_t>(units < 0 ? -units : units);
+    std::string out = units < 0 ? "-" : "";
+    absl::StrAppend(&out, magnitude / static_cast<uint64_t>(whole));
+    if (decimals > 0) {
+      std::string fraction =
+          absl::StrCat(magnitude % static_cast<uint64_t>(whole));
+      out.push_back('.');
+      out.append(static_cast<size_t>(decimals) - fraction.size(), '0');
+      out += fraction;
+    }
+    return out;
+  }
   char buf[32];
   for (int precision = 1; precision <= 17; precision++) {
     std::snprintf(buf, sizeof(buf), "%.*g", precision, v);
@@ -187,6 +214,12 @@ std::string OutcomeFor(const absl::Status& status) {
   auto has = [&m](absl::string_view part) {
     return absl::StrContains(m, part);
   };
+  // A token that did not parse (or is over the size cap): its text may
+  // quote parts of it, so this comes before any word match.
+  if (absl::StartsWith(m, "token is malformed") ||
+      (absl::StartsWith(m, "token is ") && has(" bytes; max "))) {
+    return "malformed";
+  }
   if (has("already used")) {
     return "replay";
   }
