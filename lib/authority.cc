@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -379,6 +380,11 @@ using internal::ProvisionerSet;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      absl::string_view what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", what, " file ", path, ": is a directory"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in.good()) {
     return absl::NotFoundError(
@@ -391,6 +397,21 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
         absl::StrCat("cannot read ", what, " file ", path));
   }
   return ss.str();
+}
+
+// ReadCertificates reads the PEM certificates of `what`'s file; an error
+// names the file.
+absl::StatusOr<std::vector<Certificate>> ReadCertificates(
+    const std::string& path, absl::string_view what) {
+  MAYFLY_ASSIGN_OR_RETURN(std::string pem, ReadFile(path, what));
+  absl::StatusOr<std::vector<Certificate>> certs =
+      Certificate::ParsePemBundle(pem);
+  if (!certs.ok()) {
+    return absl::Status(
+        certs.status().code(),
+        absl::StrCat(what, " file ", path, ": ", certs.status().message()));
+  }
+  return certs;
 }
 
 // TimeOrDuration is step's TimeDuration: unset, an absolute time, or a
@@ -744,19 +765,16 @@ absl::StatusOr<std::unique_ptr<Authority>> Authority::Create(
   }
   std::vector<Certificate> roots;
   for (const std::string& path : config.root) {
-    MAYFLY_ASSIGN_OR_RETURN(std::string pem,
-                            ReadFile(config.ResolvePath(path), "root"));
     MAYFLY_ASSIGN_OR_RETURN(std::vector<Certificate> certs,
-                            Certificate::ParsePemBundle(pem));
+                            ReadCertificates(config.ResolvePath(path), "root"));
     roots.insert(roots.end(), certs.begin(), certs.end());
   }
   if (config.crt.empty() || config.key.empty()) {
     return absl::InvalidArgumentError("config needs crt and key");
   }
-  MAYFLY_ASSIGN_OR_RETURN(std::string crt_pem,
-                          ReadFile(config.ResolvePath(config.crt), "crt"));
-  MAYFLY_ASSIGN_OR_RETURN(std::vector<Certificate> crt,
-                          Certificate::ParsePemBundle(crt_pem));
+  MAYFLY_ASSIGN_OR_RETURN(
+      std::vector<Certificate> crt,
+      ReadCertificates(config.ResolvePath(config.crt), "crt"));
   MAYFLY_ASSIGN_OR_RETURN(std::string key_pem,
                           ReadFile(config.ResolvePath(config.key), "key"));
   absl::StatusOr<PrivateKey> key = PrivateKey::FromPem(key_pem, password);
@@ -773,9 +791,8 @@ absl::StatusOr<std::unique_ptr<Authority>> Authority::Create(
   std::vector<Certificate> federated;
   for (const std::string& path : config.federated_roots) {
     MAYFLY_ASSIGN_OR_RETURN(
-        std::string pem, ReadFile(config.ResolvePath(path), "federated root"));
-    MAYFLY_ASSIGN_OR_RETURN(std::vector<Certificate> certs,
-                            Certificate::ParsePemBundle(pem));
+        std::vector<Certificate> certs,
+        ReadCertificates(config.ResolvePath(path), "federated root"));
     federated.insert(federated.end(), certs.begin(), certs.end());
   }
   MAYFLY_ASSIGN_OR_RETURN(

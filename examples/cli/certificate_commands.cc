@@ -98,14 +98,26 @@ absl::Status Create(const Args& args, const Clock& clock) {
   std::optional<PrivateKey> ca_key;
   if (!is_root) {
     MAYFLY_ASSIGN_OR_RETURN(std::string ca_pem, ReadFile(args.Get("ca")));
-    MAYFLY_ASSIGN_OR_RETURN(ca, Certificate::FromPem(ca_pem));
+    absl::StatusOr<Certificate> ca_cert = Certificate::FromPem(ca_pem);
+    if (!ca_cert.ok()) {
+      return absl::Status(ca_cert.status().code(),
+                          absl::StrCat("--ca ", args.Get("ca"), ": ",
+                                       ca_cert.status().message()));
+    }
+    ca = *std::move(ca_cert);
     std::string ca_password;
     if (args.Has("ca-password-file")) {
       MAYFLY_ASSIGN_OR_RETURN(ca_password,
                               ReadPasswordFile(args.Get("ca-password-file")));
     }
     MAYFLY_ASSIGN_OR_RETURN(std::string key_pem, ReadFile(args.Get("ca-key")));
-    MAYFLY_ASSIGN_OR_RETURN(ca_key, PrivateKey::FromPem(key_pem, ca_password));
+    absl::StatusOr<PrivateKey> key = PrivateKey::FromPem(key_pem, ca_password);
+    if (!key.ok()) {
+      return absl::Status(key.status().code(),
+                          absl::StrCat("--ca-key ", args.Get("ca-key"), ": ",
+                                       key.status().message()));
+    }
+    ca_key = *std::move(key);
     if (!ca_key->public_key().Equals(ca->public_key())) {
       return absl::InvalidArgumentError("--ca-key does not match --ca");
     }
