@@ -1,9 +1,15 @@
 #include "mayfly-ca/serve.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -16,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cli/args.h"
@@ -26,6 +33,7 @@
 #include "mayfly/provisioner.h"
 #include "mayfly/server.h"
 #include "mayfly/status.h"
+#include "mayfly/store.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
@@ -50,6 +58,18 @@ constexpr char kServeUsage[] =
     "                         renewed in-process at 2/3 (default 24h)\n"
     "  --shutdown-grace D     how long SIGTERM waits for requests in\n"
     "                         flight (default 10s)\n"
+    "  --user NAME            started as root: read the keys and bind the\n"
+    "                         address as root, then switch for good to\n"
+    "                         user NAME (and its group only); the store is\n"
+    "                         opened as NAME, so it must be NAME's to write\n"
+    "  --group NAME           with --user: this group instead of the\n"
+    "                         user's own\n"
+    "  --allow-root           stay root, without the warning serving as\n"
+    "                         root otherwise logs\n"
+    "\n"
+    "Always: umask 077, no core dumps, and the process is not dumpable\n"
+    "(no ptrace or /proc/PID/mem access by other processes of its user),\n"
+    "so key material never leaves it.\n"
     "\n"
     "signals:\n"
     "  SIGTERM, SIGINT        stop accepting, finish requests in flight,\n"
@@ -58,7 +78,8 @@ constexpr char kServeUsage[] =
     "                         and claims; a config that does not load is\n"
     "                         logged and the running one kept. Other\n"
     "                         changes (address, names, keys, store) need a\n"
-    "                         restart.\n";
+    "                         restart. After --user, CONFIG is re-read as\n"
+    "                         that user.\n";
 
 // Logger writes whole lines to stderr, one write(2) per line under a lock,
 // so the server's request lines (from worker threads) and ours never mix.
@@ -231,11 +252,13 @@ struct ServeFlags {
   ServerOptions options;
   absl::Duration grace = absl::Seconds(10);
   bool log_format_given = false;
+  bool allow_root = false;  // --allow-root: no warning when serving as root
 };
 
 absl::StatusOr<ServeFlags> ReadFlags(const Args& args) {
   ServeFlags flags;
   flags.config_path = args.positional()[0];
+  flags.allow_root = args.Has("allow-root");
   if (!args.Has("password-file")) {
     return absl::InvalidArgumentError("--password-file is required");
   }
@@ -270,6 +293,213 @@ absl::StatusOr<ServeFlags> ReadFlags(const Args& args) {
   return flags;
 }
 
+absl::Status ErrnoStatus(absl::string_view what, int err) {
+  return absl::Status(absl::ErrnoToStatusCode(err),
+                      absl::StrCat(what, ": ", strerror(err)));
+}
+
+// Harden applies what every serve process gets, root or not, before any
+// secret is read: files it creates are private to its user (umask 077), and
+// neither a core dump nor another process of the same user (ptrace,
+// /proc/PID/mem) can copy the keys out of its memory.
+absl::Status Harden() {
+  umask(077);
+  struct rlimit core;
+  if (getrlimit(RLIMIT_CORE, &core) != 0) {
+    return ErrnoStatus("getrlimit(RLIMIT_CORE)", errno);
+  }
+  // Already zero under systemd's LimitCORE=0. A seccomp filter may refuse
+  // setrlimit; a soft limit of zero already stops core dumps, and only this
+  // process could raise it.
+  if (core.rlim_cur != 0 || core.rlim_max != 0) {
+    const rlim_t soft = core.rlim_cur;
+    core.rlim_cur = core.rlim_max = 0;
+    if (setrlimit(RLIMIT_CORE, &core) != 0 && soft != 0) {
+      return ErrnoStatus("setrlimit(RLIMIT_CORE, 0)", errno);
+    }
+  }
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return ErrnoStatus("prctl(PR_SET_DUMPABLE, 0)", errno);
+  }
+  return absl::OkStatus();
+}
+
+// RunAs is the identity `--user` asks the server to switch to.
+struct RunAs {
+  std::string user;
+  std::string group;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// LookupRunAs reads --user, --group and --allow-root. nullopt means "stay
+// who we are" (serve warns when that is root without --allow-root).
+absl::StatusOr<std::optional<RunAs>> LookupRunAs(const Args& args) {
+  if (!args.Has("user")) {
+    if (args.Has("group")) {
+      return absl::InvalidArgumentError("--group needs --user");
+    }
+    return std::nullopt;
+  }
+  if (args.Has("allow-root")) {
+    return absl::InvalidArgumentError(
+        "--user and --allow-root contradict each other");
+  }
+  RunAs who;
+  who.user = args.Get("user");
+  std::vector<char> buf(16384);
+  struct passwd pw;
+  struct passwd* pw_found = nullptr;
+  int rc = getpwnam_r(who.user.c_str(), &pw, buf.data(), buf.size(), &pw_found);
+  if (rc != 0 || pw_found == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--user ", who.user, ": no such user",
+        rc != 0 ? absl::StrCat(" (", strerror(rc), ")") : std::string()));
+  }
+  who.uid = pw.pw_uid;
+  who.gid = pw.pw_gid;
+  if (args.Has("group")) {
+    who.group = args.Get("group");
+    struct group gr;
+    struct group* gr_found = nullptr;
+    rc = getgrnam_r(who.group.c_str(), &gr, buf.data(), buf.size(), &gr_found);
+    if (rc != 0 || gr_found == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--group ", who.group, ": no such group",
+          rc != 0 ? absl::StrCat(" (", strerror(rc), ")") : std::string()));
+    }
+    who.gid = gr.gr_gid;
+  } else {
+    struct group gr;
+    struct group* gr_found = nullptr;
+    rc = getgrgid_r(who.gid, &gr, buf.data(), buf.size(), &gr_found);
+    who.group = rc == 0 && gr_found != nullptr ? std::string(gr.gr_name)
+                                               : absl::StrCat(who.gid);
+  }
+  if (who.uid == 0 || who.gid == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--user ", who.user, " --group ", who.group,
+        ": that keeps root's user or group; name an unprivileged one"));
+  }
+  if (geteuid() != 0) {
+    if (who.uid == geteuid() && who.gid == getegid()) {
+      return std::nullopt;  // already that user: nothing to switch
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("--user ", who.user,
+                     " needs root to switch to (running "
+                     "as uid ",
+                     geteuid(), ")"));
+  }
+  return who;
+}
+
+// StoreUrl is the store Authority::Create would open for `config`: its
+// "store" (a relative sqlite path taken from the config's folder), else
+// DefaultStoreUrl of the CA folder (the config folder's parent), whose db/
+// folder is created 0700 if missing. Opened here when switching users, so
+// that it is opened as the user.
+absl::StatusOr<std::string> StoreUrl(const CaConfig& config) {
+  constexpr absl::string_view kSqlite = "sqlite:";
+  if (!config.store.empty()) {
+    absl::string_view path = config.store;
+    if (absl::ConsumePrefix(&path, kSqlite) && !path.empty() &&
+        path[0] != '/') {
+      return absl::StrCat(kSqlite, config.ResolvePath(path));
+    }
+    return config.store;
+  }
+  absl::string_view base = absl::StripSuffix(config.base_dir, "/");
+  size_t slash = base.rfind('/');
+  std::string ca_dir(slash == absl::string_view::npos || slash == 0
+                         ? absl::string_view(".")
+                         : base.substr(0, slash));
+  std::string db_dir = absl::StrCat(ca_dir, "/db");
+  if (mkdir(db_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus(absl::StrCat("cannot create the store folder ", db_dir),
+                       errno);
+  }
+  return DefaultStoreUrl(ca_dir);
+}
+
+// OpenStoreAs opens the store of `config` with the effective user and group
+// of `who` (root's own ids are kept as saved ids and restored after), so
+// the files the store creates are `who`'s, and a store `who` could not
+// write fails now, with a clear error, rather than after the switch.
+absl::StatusOr<std::unique_ptr<Store>> OpenStoreAs(const CaConfig& config,
+                                                   const RunAs& who) {
+  // Only the target's group from here on; root reads the keys anyway.
+  if (setgroups(1, &who.gid) != 0) {
+    return ErrnoStatus("setgroups", errno);
+  }
+  if (setegid(who.gid) != 0) {
+    return ErrnoStatus(absl::StrCat("setegid(", who.gid, ")"), errno);
+  }
+  if (seteuid(who.uid) != 0) {
+    absl::Status s = ErrnoStatus(absl::StrCat("seteuid(", who.uid, ")"), errno);
+    (void)setegid(0);
+    return s;
+  }
+  absl::StatusOr<std::string> url = StoreUrl(config);
+  absl::StatusOr<std::unique_ptr<Store>> store =
+      url.ok() ? NewStore(*url) : url.status();
+  // Back to root for the keys; the saved uid 0 allows it.
+  if (seteuid(0) != 0 || setegid(0) != 0) {
+    return ErrnoStatus("returning to root after opening the store", errno);
+  }
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        absl::StrCat("opening the store as user ", who.user,
+                                     ": ", store.status().message()));
+  }
+  return store;
+}
+
+// DropPrivileges switches every thread of the process to `who` for good
+// (glibc applies set*id to all threads), then proves root cannot be
+// regained.
+absl::Status DropPrivileges(const RunAs& who) {
+  if (setgroups(1, &who.gid) != 0) {
+    return ErrnoStatus("setgroups", errno);
+  }
+  if (setresgid(who.gid, who.gid, who.gid) != 0) {
+    return ErrnoStatus(absl::StrCat("setresgid(", who.gid, ")"), errno);
+  }
+  if (setresuid(who.uid, who.uid, who.uid) != 0) {
+    return ErrnoStatus(absl::StrCat("setresuid(", who.uid, ")"), errno);
+  }
+  uid_t ruid, euid, suid;
+  gid_t rgid, egid, sgid;
+  if (getresuid(&ruid, &euid, &suid) != 0 ||
+      getresgid(&rgid, &egid, &sgid) != 0) {
+    return ErrnoStatus("getresuid", errno);
+  }
+  gid_t groups[2];
+  int ngroups = getgroups(2, groups);
+  const bool switched = ruid == who.uid && euid == who.uid && suid == who.uid &&
+                        rgid == who.gid && egid == who.gid && sgid == who.gid &&
+                        ngroups == 1 && groups[0] == who.gid;
+  // Each of these must fail now; if one succeeds, root is still reachable.
+  const bool root_back =
+      setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0;
+  if (!switched || root_back) {
+    return absl::InternalError(
+        absl::StrCat("switching to user ", who.user, " did not take: uids ",
+                     ruid, "/", euid, "/", suid, ", gids ", rgid, "/", egid,
+                     "/", sgid, root_back ? ", root could be regained" : ""));
+  }
+  // A change of credentials resets the dumpable flag (to the
+  // fs.suid_dumpable sysctl): set it again. No exec will ever gain
+  // privileges either.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return ErrnoStatus("prctl(PR_SET_DUMPABLE, 0)", errno);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return ErrnoStatus("prctl(PR_SET_NO_NEW_PRIVS, 1)", errno);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int ServeCommand(int argc, char** argv) {
@@ -287,11 +517,15 @@ int ServeCommand(int argc, char** argv) {
   // A peer closing its socket mid-write must cost a failed write, not the
   // process.
   signal(SIGPIPE, SIG_IGN);
+  if (absl::Status hardened = Harden(); !hardened.ok()) {
+    std::cerr << "error: " << hardened.message() << "\n";
+    return 1;
+  }
 
   auto args = Args::Parse(argc, argv, 2,
                           {"password-file", "address", "log-format",
-                           "tls-lifetime", "shutdown-grace"},
-                          {"help"});
+                           "tls-lifetime", "shutdown-grace", "user", "group"},
+                          {"help", "allow-root"});
   if (args.ok() && args->Has("help")) {
     std::cout << kServeUsage;
     return 0;
@@ -303,6 +537,12 @@ int ServeCommand(int argc, char** argv) {
               << "\n"
               << kServeUsage;
     return 2;
+  }
+  // Before the password file is read: root without a decision is refused.
+  absl::StatusOr<std::optional<RunAs>> run_as = LookupRunAs(*args);
+  if (!run_as.ok()) {
+    std::cerr << "error: " << run_as.status().message() << "\n";
+    return run_as.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   absl::StatusOr<ServeFlags> flags = ReadFlags(*args);
   if (!flags.ok()) {
@@ -323,8 +563,24 @@ int ServeCommand(int argc, char** argv) {
 
   log.Log("info", absl::StrCat("Starting mayfly-ca ", mayfly_version()));
   log.Log("info", absl::StrCat("Config file: ", flags->config_path));
-  absl::StatusOr<std::unique_ptr<Authority>> authority =
-      Authority::Create(*config, flags->password, nullptr, Clock::Real());
+  if (geteuid() == 0 && !run_as->has_value() && !flags->allow_root) {
+    log.Log("warning",
+            "serving as root: pass --user NAME to switch to an unprivileged "
+            "user once the keys are read and the address is bound");
+  }
+  std::unique_ptr<Store> store;  // NULL: Authority::Create opens it
+  if (run_as->has_value()) {
+    absl::StatusOr<std::unique_ptr<Store>> opened =
+        OpenStoreAs(*config, **run_as);
+    if (!opened.ok()) {
+      log.Log("error", absl::StrCat("cannot open the store: ",
+                                    opened.status().message()));
+      return 1;
+    }
+    store = *std::move(opened);
+  }
+  absl::StatusOr<std::unique_ptr<Authority>> authority = Authority::Create(
+      *config, flags->password, std::move(store), Clock::Real());
   if (!authority.ok()) {
     log.Log("error",
             absl::StrCat("cannot load the CA: ", authority.status().message()));
@@ -343,6 +599,19 @@ int ServeCommand(int argc, char** argv) {
     log.Log("error",
             absl::StrCat("cannot serve on ", address, ": ", started.message()));
     return 1;
+  }
+  if (run_as->has_value()) {
+    const RunAs& who = **run_as;
+    // The keys are in memory and the socket is bound: root is no longer
+    // needed, and from here on it is not held.
+    if (absl::Status dropped = DropPrivileges(who); !dropped.ok()) {
+      log.Log("error", absl::StrCat("cannot drop root: ", dropped.message()));
+      (*server)->Shutdown(absl::ZeroDuration());
+      return 1;
+    }
+    log.Log("info",
+            absl::StrCat("Switched to user ", who.user, " (uid ", who.uid,
+                         ") and group ", who.group, " (gid ", who.gid, ")"));
   }
   const int port = (*server)->port();
   const std::string url =

@@ -9,6 +9,13 @@ namespace cli {
 
 // ServeCommand runs `argv[0] serve CONFIG ...` and returns the exit code:
 // 0 after a clean shutdown, 1 when the CA cannot start, 2 for bad usage.
+// Serving as root without --user NAME logs a warning (--allow-root
+// silences it).
+//
+// Before it reads any secret it sets umask 077, RLIMIT_CORE 0 and
+// PR_SET_DUMPABLE 0. With --user (as root) it opens the store as that
+// user, reads the keys and binds the address as root, then switches every
+// thread to the user and checks that root cannot be regained.
 //
 // It must be called before the process starts any thread: it blocks
 // SIGTERM, SIGINT and SIGHUP in the calling thread so that every thread

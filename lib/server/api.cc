@@ -20,6 +20,7 @@
 #include "internal/bssl.h"
 #include "mayfly/authority.h"
 #include "mayfly/provisioner.h"
+#include "openssl/mem.h"
 #include "server/api_internal.h"
 
 namespace mayfly {
@@ -252,7 +253,11 @@ ApiResponse Root(const Authority& authority, absl::string_view sha) {
   }
   for (const auto* list : {&authority.roots(), &authority.federated_roots()}) {
     for (const Certificate& root : *list) {
-      if (root.FingerprintHex() == sum) {
+      // Fingerprints are public, but like every fingerprint comparison in
+      // mayfly this one does not tell how close a guess came.
+      const std::string fingerprint = root.FingerprintHex();
+      if (fingerprint.size() == sum.size() &&
+          CRYPTO_memcmp(fingerprint.data(), sum.data(), sum.size()) == 0) {
         return JsonResponse(
             200, absl::StrCat("{\"ca\":", JsonString(root.ToPem()), "}"));
       }
