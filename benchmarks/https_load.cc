@@ -34,6 +34,28 @@
 // [{"mode","connections","requests","errors","reconnects","seconds",
 // "per_s","p50_ms","p99_ms","max_ms","budget_exhausted"}, ...]}.
 // benchmarks/https_bench.py runs it against both CAs.
+//
+// --mode mix (benchmarks/soak.py) is a steady mixed load instead of a
+// throughput curve: one level of --connections, for --duration seconds (no
+// warm-up), at a fixed --rate (requests per second; 0 = as fast as the
+// server answers, to find its saturation), each request drawn by the --mix
+// weights (default sign=70,renew=25,revoke=5):
+// - sign: POST /sign with a token minted ahead by a producer thread (a
+//   bounded queue, so tokens stay fresh over long runs) and a CSR made
+//   before the run; the certificate joins the connection's pool;
+// - renew: mTLS POST /renew of a certificate of the pool, on a new
+//   connection presenting it (as a real client renews); the new
+//   certificate replaces it. One renew in ten instead presents a
+//   certificate revoked earlier: 401 is the expected answer;
+// - revoke: POST /revoke with a revoke token for a certificate of the
+//   pool (or, one time in three, for the one it was renewed from: its
+//   renewed descendant is then revoked by lineage).
+// Answers are counted as ok, expected refusals (401 for a revoked
+// certificate) or unexpected errors (anything else, transport failures
+// included). After the run every acknowledged revocation is checked: each
+// revoked certificate (and each descendant revoked by lineage) must be
+// refused renewal with 401. The output is {"ca_url", "label", "mix": {...}}
+// (see MixResultJson).
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,12 +73,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -98,7 +123,10 @@ constexpr char kUsage[] =
     "FILE]\n"
     "                  --mode sign|renew [--connections 1,4,16,64]\n"
     "                  [--duration SECONDS] [--warmup SECONDS]\n"
-    "                  [--max-rate PER_SECOND] [--label TEXT] [--out FILE]\n";
+    "                  [--max-rate PER_SECOND] [--label TEXT] [--out FILE]\n"
+    "       https_load ... --mode mix [--mix sign=70,renew=25,revoke=5]\n"
+    "                  [--rate PER_SECOND (0: unpaced)] [--connections N]\n"
+    "                  [--duration SECONDS] [--label TEXT] [--out FILE]\n";
 
 // Responses larger than this are refused: a CA answers a few KiB.
 constexpr size_t kMaxResponseBytes = 1 << 20;
@@ -107,7 +135,7 @@ constexpr size_t kMaxResponseBytes = 1 << 20;
 constexpr int kSocketTimeoutSeconds = 30;
 // Bounds of the command line, to keep a typo from exhausting the machine.
 constexpr int kMaxConnections = 512;
-constexpr double kMaxSeconds = 600;
+constexpr double kMaxSeconds = 3600;
 constexpr double kMaxRateBound = 100000;
 
 double Seconds(SteadyClock::duration d) {
@@ -444,7 +472,42 @@ struct Options {
   double max_rate = 5000;
   std::string label;
   std::string out;
+  // --mode mix: weights of sign, renew and revoke, and the paced rate
+  // (0: as fast as the server answers).
+  int mix_sign = 70;
+  int mix_renew = 25;
+  int mix_revoke = 5;
+  double rate = 0;
 };
+
+// ParseMix reads "sign=70,renew=25,revoke=5" (any subset; missing ones are
+// 0) into `o`.
+absl::Status ParseMix(const std::string& value, Options* o) {
+  o->mix_sign = o->mix_renew = o->mix_revoke = 0;
+  for (absl::string_view part : absl::StrSplit(value, ',')) {
+    std::vector<absl::string_view> kv = absl::StrSplit(part, '=');
+    int weight = 0;
+    if (kv.size() != 2 || !absl::SimpleAtoi(kv[1], &weight) || weight < 0 ||
+        weight > 1000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--mix ", value, ": want sign=N,renew=N,revoke=N"));
+    }
+    if (kv[0] == "sign") {
+      o->mix_sign = weight;
+    } else if (kv[0] == "renew") {
+      o->mix_renew = weight;
+    } else if (kv[0] == "revoke") {
+      o->mix_revoke = weight;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--mix: unknown operation ", kv[0]));
+    }
+  }
+  if (o->mix_sign + o->mix_renew + o->mix_revoke == 0) {
+    return absl::InvalidArgumentError("--mix: every weight is 0");
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<double> ParseBoundedDouble(const std::string& flag,
                                           const std::string& value, double lo,
@@ -495,8 +558,8 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
     } else if (name == "root") {
       o.root_path = value;
     } else if (name == "mode") {
-      if (value != "sign" && value != "renew") {
-        return absl::InvalidArgumentError("--mode: want sign or renew");
+      if (value != "sign" && value != "renew" && value != "mix") {
+        return absl::InvalidArgumentError("--mode: want sign, renew or mix");
       }
       o.mode = value;
     } else if (name == "connections") {
@@ -519,6 +582,11 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
     } else if (name == "max-rate") {
       MAYFLY_ASSIGN_OR_RETURN(
           o.max_rate, ParseBoundedDouble(name, value, 1, kMaxRateBound));
+    } else if (name == "mix") {
+      MAYFLY_RETURN_IF_ERROR(ParseMix(value, &o));
+    } else if (name == "rate") {
+      MAYFLY_ASSIGN_OR_RETURN(
+          o.rate, ParseBoundedDouble(name, value, 0, kMaxRateBound));
     } else if (name == "label") {
       o.label = value;
     } else if (name == "out") {
@@ -531,6 +599,17 @@ absl::StatusOr<Options> ParseOptions(int argc, char** argv) {
       o.mode.empty()) {
     return absl::InvalidArgumentError(
         "--ca-url, --config, --password-file and --mode are required");
+  }
+  if (o.mode == "mix" && o.connections.size() != 1) {
+    if (values.count("connections") > 0) {
+      return absl::InvalidArgumentError(
+          "--mode mix runs one level: give one --connections value");
+    }
+    o.connections = {16};
+  }
+  if (o.mode != "mix" &&
+      (values.count("mix") > 0 || values.count("rate") > 0)) {
+    return absl::InvalidArgumentError("--mix and --rate need --mode mix");
   }
   return o;
 }
@@ -583,6 +662,140 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[rank - 1];
 }
 
+// OpCount tallies the answers to one operation of the mix.
+struct OpCount {
+  int64_t ok = 0;          // 201 (sign, renew) or 200 (revoke)
+  int64_t expected = 0;    // refusals the load asked for (renew of revoked)
+  int64_t unexpected = 0;  // anything else, transport failures included
+};
+
+// MixResult is what a --mode mix run saw.
+struct MixResult {
+  int connections = 0;
+  double target_rate = 0;  // 0: unpaced
+  double seconds = 0;      // how long requests were sent
+  int64_t requests = 0;    // answered or failed, all operations
+  OpCount sign, renew, revoke;
+  int64_t reconnects = 0;   // keep-alive connections the server closed
+  double max_lag_ms = 0;    // worst delay of a request behind its schedule
+  int64_t revocations = 0;  // acknowledged (200)
+  int64_t revoked_certificates = 0;    // those, plus descendants by lineage
+  int64_t revocations_enforced = 0;    // refused renewal (401) at the end
+  int64_t revocations_unenforced = 0;  // renewed (201) at the end: a bug
+  int64_t verify_errors = 0;           // other answers or failures of the check
+  std::vector<double> latencies_ms;    // of ok and expected answers
+  std::vector<std::string> first_errors;
+
+  int64_t unexpected() const {
+    return sign.unexpected + renew.unexpected + revoke.unexpected +
+           revocations_unenforced + verify_errors;
+  }
+};
+
+std::string OpJson(const OpCount& c) {
+  return absl::StrFormat(
+      "{\"ok\": %d, \"expected_refusals\": %d, \"unexpected\": %d}", c.ok,
+      c.expected, c.unexpected);
+}
+
+std::string MixResultJson(const MixResult& r) {
+  std::string errors = "[";
+  for (size_t i = 0; i < r.first_errors.size(); ++i) {
+    absl::StrAppend(&errors, i > 0 ? ", " : "",
+                    internal::JsonString(r.first_errors[i]));
+  }
+  errors += "]";
+  return absl::StrFormat(
+      "{\"connections\": %d, \"target_rate\": %.1f, \"seconds\": %.3f, "
+      "\"requests\": %d, \"per_s\": %.1f, \"sign\": %s, \"renew\": %s, "
+      "\"revoke\": %s, \"unexpected_errors\": %d, "
+      "\"expected_refusals\": %d, \"reconnects\": %d, "
+      "\"max_lag_ms\": %.1f, \"revocations\": %d, "
+      "\"revoked_certificates\": %d, \"revocations_enforced\": %d, "
+      "\"revocations_unenforced\": %d, \"verify_errors\": %d, "
+      "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
+      "\"first_errors\": %s}",
+      r.connections, r.target_rate, r.seconds, r.requests,
+      r.seconds > 0 ? r.requests / r.seconds : 0, OpJson(r.sign),
+      OpJson(r.renew), OpJson(r.revoke), r.unexpected(),
+      r.sign.expected + r.renew.expected + r.revoke.expected, r.reconnects,
+      r.max_lag_ms, r.revocations, r.revoked_certificates,
+      r.revocations_enforced, r.revocations_unenforced, r.verify_errors,
+      Percentile(r.latencies_ms, 50), Percentile(r.latencies_ms, 99),
+      r.latencies_ms.empty() ? 0 : r.latencies_ms.back(), errors);
+}
+
+// RequestQueue holds sign requests minted ahead by a producer thread, so
+// no request waits for its token's signature, while the tokens stay
+// fresh (at most `capacity` are made ahead).
+class RequestQueue {
+ public:
+  RequestQueue(size_t capacity, std::function<std::string()> make)
+      : capacity_(capacity), make_(std::move(make)) {}
+  ~RequestQueue() { Stop(); }
+
+  // Start fills the queue, then keeps it full on a thread.
+  void Start() {
+    for (size_t i = 0; i < capacity_; ++i) {
+      ready_.push_back(make_());
+    }
+    producer_ = std::thread([this] { Produce(); });
+  }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (producer_.joinable()) {
+      producer_.join();
+    }
+  }
+
+  // Pop returns the next request, waiting for the producer if it is behind.
+  std::string Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !ready_.empty() || stop_; });
+    if (ready_.empty()) {
+      lock.unlock();
+      return make_();  // stopping: make it here
+    }
+    std::string request = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    cv_.notify_all();
+    return request;
+  }
+
+ private:
+  void Produce() {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return ready_.size() < capacity_ || stop_; });
+        if (stop_) {
+          return;
+        }
+      }
+      std::string request = make_();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ready_.push_back(std::move(request));
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const size_t capacity_;
+  const std::function<std::string()> make_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> ready_;
+  bool stop_ = false;
+  std::thread producer_;
+};
+
 // Load holds what every level shares: the CA, the provisioner's signer and
 // the client keys and CSRs.
 class Load {
@@ -594,12 +807,16 @@ class Load {
   }
 
   absl::StatusOr<LevelResult> RunLevel(int connections, double rate_guess);
+  absl::StatusOr<MixResult> RunMix();
 
  private:
   explicit Load(const Options& o) : o_(o) {}
 
   absl::Status Init();
   std::string SignRequest(size_t csr_index) const;
+  std::string RevokeRequest(const Certificate& leaf) const;
+  absl::StatusOr<ClientCert> IssuedFrom(const std::string& body,
+                                        const PrivateKey* key) const;
   std::string PostRequest(absl::string_view path, absl::string_view body) const;
   absl::Status EnsureClientCerts(int n);
 
@@ -607,6 +824,7 @@ class Load {
   Target target_;
   bssl::UniquePtr<SSL_CTX> ctx_;
   std::string audience_;
+  std::string revoke_audience_;
   std::string root_fingerprint_;
   std::unique_ptr<TokenSigner> signer_;
   std::vector<PrivateKey> keys_;    // one per connection of the widest level
@@ -638,6 +856,7 @@ absl::Status Load::Init() {
   signer_ = std::make_unique<TokenSigner>(prov_key, prov->kid, prov->name,
                                           Clock::Real());
   MAYFLY_ASSIGN_OR_RETURN(audience_, SignAudience(o_.ca_url));
+  MAYFLY_ASSIGN_OR_RETURN(revoke_audience_, RevokeAudience(o_.ca_url));
 
   std::string root_path = o_.root_path;
   if (root_path.empty()) {
@@ -703,6 +922,55 @@ std::string Load::SignRequest(size_t csr_index) const {
                    ",\"ott\":", internal::JsonString(*ott),
                    ",\"notBefore\":\"\",\"notAfter\":\"\"}");
   return PostRequest("/sign", body);
+}
+
+// RevokeRequest returns a whole POST /revoke of `leaf` with a fresh revoke
+// token.
+std::string Load::RevokeRequest(const Certificate& leaf) const {
+  const std::string serial = leaf.SerialDecimal();
+  TokenRequest req;
+  req.subject = serial;
+  req.audience = revoke_audience_;
+  req.root_fingerprint = root_fingerprint_;
+  req.revoke = true;
+  absl::StatusOr<std::string> ott = signer_->Sign(req);
+  if (!ott.ok()) {
+    std::cerr << "https_load: revoke token: " << ott.status() << "\n";
+    std::abort();
+  }
+  std::string body = absl::StrCat(
+      "{\"serial\":", internal::JsonString(serial),
+      ",\"ott\":", internal::JsonString(*ott),
+      ",\"reasonCode\":4,\"reason\":\"https_load\",\"passive\":true}");
+  return PostRequest("/revoke", body);
+}
+
+// IssuedFrom reads the certificate of a sign or renew answer and pairs it
+// with its key: `key`, or (NULL) the key of the CSR made for its subject.
+// DataLoss if the certificate is not for that key.
+absl::StatusOr<ClientCert> Load::IssuedFrom(const std::string& body,
+                                            const PrivateKey* key) const {
+  MAYFLY_ASSIGN_OR_RETURN(rapidjson::Document doc,
+                          internal::ParseJsonObject(body, "answer"));
+  MAYFLY_ASSIGN_OR_RETURN(std::string crt,
+                          internal::GetString(doc, "crt", "answer"));
+  MAYFLY_ASSIGN_OR_RETURN(std::string ca,
+                          internal::GetString(doc, "ca", "answer"));
+  MAYFLY_ASSIGN_OR_RETURN(Certificate leaf, Certificate::FromPem(crt));
+  MAYFLY_ASSIGN_OR_RETURN(Certificate inter, Certificate::FromPem(ca));
+  if (key == nullptr) {
+    const std::string cn = leaf.CommonName();
+    for (size_t i = 0; i < names_.size() && key == nullptr; ++i) {
+      if (names_[i] == cn) {
+        key = &keys_[i];
+      }
+    }
+  }
+  if (key == nullptr || !leaf.public_key().Equals(key->public_key())) {
+    return absl::DataLossError(
+        "the CA answered a certificate for another name or key");
+  }
+  return ClientCert{leaf, {inter}, *key};
 }
 
 // EnsureClientCerts signs one certificate per connection over a single
@@ -911,6 +1179,339 @@ absl::StatusOr<LevelResult> Load::RunLevel(int connections, double rate_guess) {
   return result;
 }
 
+absl::StatusOr<MixResult> Load::RunMix() {
+  MixResult result;
+  const int connections = o_.connections.front();
+  result.connections = connections;
+  result.target_rate = o_.rate;
+  const int total_weight = o_.mix_sign + o_.mix_renew + o_.mix_revoke;
+
+  // Sign requests, minted ahead: about two seconds of the paced rate.
+  const double sign_rate =
+      o_.rate > 0 ? o_.rate * o_.mix_sign / total_weight : 2000;
+  const size_t capacity =
+      std::clamp<size_t>(static_cast<size_t>(sign_rate * 2), 64, 20000);
+  std::atomic<size_t> csr_index{0};
+  RequestQueue sign_requests(capacity, [&] {
+    return SignRequest(csr_index.fetch_add(1) % keys_.size());
+  });
+  sign_requests.Start();
+
+  // A certificate of a connection's pool, with the one it was renewed from
+  // (revoking that one revokes it by lineage).
+  struct Live {
+    std::shared_ptr<const ClientCert> cert;
+    std::shared_ptr<const ClientCert> parent;
+  };
+  enum class Op { kSign, kRenew, kRevoke };
+  struct Worker {
+    OpCount sign, renew, revoke;
+    int64_t requests = 0;
+    int64_t reconnects = 0;
+    int64_t revocations = 0;
+    double max_lag_ms = 0;
+    std::vector<double> latencies_ms;
+    std::vector<std::shared_ptr<const ClientCert>> revoked;
+    std::vector<std::string> errors;  // the first few
+  };
+  constexpr size_t kMaxLive = 16;
+  constexpr size_t kErrorsKept = 3;
+  std::vector<Worker> workers(static_cast<size_t>(connections));
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> done{false};
+  const TimePoint start = SteadyClock::now();
+  const TimePoint end =
+      start + std::chrono::duration_cast<SteadyClock::duration>(
+                  std::chrono::duration<double>(o_.duration));
+  const std::string renew_request = PostRequest("/renew", "");
+
+  auto run = [&](size_t index) {
+    Worker& w = workers[index];
+    std::mt19937_64 rng(0x5eed0000 + index);
+    Connection plain(target_, ctx_.get(), nullptr);
+    std::vector<Live> live;
+    bool first_connection = true;
+    auto note = [&](OpCount& count, const std::string& what) {
+      ++count.unexpected;
+      if (w.errors.size() < kErrorsKept) {
+        w.errors.push_back(what);
+      }
+    };
+    // Send sends one request on the kept-alive connection.
+    auto send = [&](const std::string& request) -> absl::StatusOr<Response> {
+      if (!plain.open()) {
+        if (!first_connection) {
+          ++w.reconnects;
+        }
+        first_connection = false;
+        MAYFLY_RETURN_IF_ERROR(plain.Open());
+      }
+      return plain.RoundTrip(request);
+    };
+    // Renew renews `cert` over a new mTLS connection presenting it.
+    auto renew = [&](const ClientCert* cert) -> absl::StatusOr<Response> {
+      Connection mtls(target_, ctx_.get(), cert);
+      MAYFLY_RETURN_IF_ERROR(mtls.Open());
+      return mtls.RoundTrip(renew_request);
+    };
+    while (true) {
+      const uint64_t k = next.fetch_add(1, std::memory_order_relaxed);
+      TimePoint due = SteadyClock::now();
+      if (o_.rate > 0) {
+        due = start + std::chrono::duration_cast<SteadyClock::duration>(
+                          std::chrono::duration<double>(k / o_.rate));
+        if (due >= end) {
+          break;
+        }
+        std::this_thread::sleep_until(due);
+      }
+      const TimePoint begin = SteadyClock::now();
+      if (begin >= end) {
+        break;
+      }
+      w.max_lag_ms = std::max(
+          w.max_lag_ms,
+          std::chrono::duration<double, std::milli>(begin - due).count());
+      const int draw = static_cast<int>(rng() % total_weight);
+      Op op = draw < o_.mix_sign                  ? Op::kSign
+              : draw < o_.mix_sign + o_.mix_renew ? Op::kRenew
+                                                  : Op::kRevoke;
+      if (op != Op::kSign && live.empty()) {
+        op = Op::kSign;  // nothing to renew or revoke yet
+      }
+      ++w.requests;
+      if (op == Op::kSign) {
+        absl::StatusOr<Response> r = send(sign_requests.Pop());
+        const TimePoint finish = SteadyClock::now();
+        if (!r.ok() || r->status != 201) {
+          note(w.sign, r.ok() ? absl::StrCat("sign: HTTP ", r->status, ": ",
+                                             r->body.substr(0, 200))
+                              : absl::StrCat("sign: ", r.status().ToString()));
+          continue;
+        }
+        absl::StatusOr<ClientCert> issued = IssuedFrom(r->body, nullptr);
+        if (!issued.ok()) {
+          note(w.sign, absl::StrCat("sign: ", issued.status().ToString()));
+          continue;
+        }
+        ++w.sign.ok;
+        w.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(finish - begin).count());
+        if (live.size() >= kMaxLive) {
+          live.erase(live.begin());  // the oldest leaves the pool
+        }
+        live.push_back(
+            {std::make_shared<const ClientCert>(*std::move(issued)), nullptr});
+      } else if (op == Op::kRenew) {
+        // One renew in ten presents a revoked certificate: 401 expected.
+        if (!w.revoked.empty() && rng() % 10 == 0) {
+          const auto& cert = w.revoked[rng() % w.revoked.size()];
+          absl::StatusOr<Response> r = renew(cert.get());
+          const TimePoint finish = SteadyClock::now();
+          if (r.ok() && r->status == 401) {
+            ++w.renew.expected;
+            w.latencies_ms.push_back(
+                std::chrono::duration<double, std::milli>(finish - begin)
+                    .count());
+          } else {
+            note(w.renew,
+                 r.ok() ? absl::StrCat("renew of revoked serial ",
+                                       cert->leaf.SerialDecimal(), ": HTTP ",
+                                       r->status, " (want 401)")
+                        : absl::StrCat("renew of revoked: ",
+                                       r.status().ToString()));
+          }
+          continue;
+        }
+        const size_t i = rng() % live.size();
+        absl::StatusOr<Response> r = renew(live[i].cert.get());
+        const TimePoint finish = SteadyClock::now();
+        absl::StatusOr<ClientCert> next_cert =
+            r.ok() && r->status == 201
+                ? IssuedFrom(r->body, &live[i].cert->key)
+                : absl::StatusOr<ClientCert>(absl::UnknownError(
+                      r.ok() ? absl::StrCat("HTTP ", r->status, ": ",
+                                            r->body.substr(0, 200))
+                             : r.status().ToString()));
+        if (!next_cert.ok()) {
+          note(w.renew, absl::StrCat("renew: ", next_cert.status().ToString()));
+          continue;
+        }
+        ++w.renew.ok;
+        w.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(finish - begin).count());
+        live[i] = {std::make_shared<const ClientCert>(*std::move(next_cert)),
+                   live[i].cert};
+      } else {
+        const size_t i = rng() % live.size();
+        // One revoke in three hits the certificate this one was renewed
+        // from, which revokes this one too, by lineage.
+        const bool ancestor = live[i].parent != nullptr && rng() % 3 == 0;
+        const ClientCert& target = ancestor ? *live[i].parent : *live[i].cert;
+        absl::StatusOr<Response> r = send(RevokeRequest(target.leaf));
+        const TimePoint finish = SteadyClock::now();
+        if (!r.ok() || r->status != 200) {
+          note(w.revoke, r.ok()
+                             ? absl::StrCat("revoke: HTTP ", r->status, ": ",
+                                            r->body.substr(0, 200))
+                             : absl::StrCat("revoke: ", r.status().ToString()));
+          continue;
+        }
+        ++w.revoke.ok;
+        ++w.revocations;
+        w.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(finish - begin).count());
+        if (ancestor) {
+          w.revoked.push_back(live[i].parent);
+        }
+        w.revoked.push_back(live[i].cert);
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+    }
+  };
+
+  std::vector<std::thread> threads;
+  threads.reserve(workers.size());
+  for (size_t i = 0; i < workers.size(); ++i) {
+    threads.emplace_back(run, i);
+  }
+  // Progress every 30 s, so a long run shows it is alive.
+  std::thread progress([&] {
+    TimePoint at = start;
+    while (!done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (SteadyClock::now() - at >= std::chrono::seconds(30) && !done.load()) {
+        at = SteadyClock::now();
+        std::cerr << absl::StrFormat(
+            "https_load: %s mix: %.0f s, %d requests scheduled\n", o_.label,
+            Seconds(at - start), next.load());
+      }
+    }
+  });
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  result.seconds = std::min(Seconds(SteadyClock::now() - start), o_.duration);
+  done.store(true);
+  progress.join();
+  sign_requests.Stop();
+
+  std::vector<std::shared_ptr<const ClientCert>> revoked;
+  for (Worker& w : workers) {
+    for (auto [from, to] :
+         {std::pair<OpCount*, OpCount*>{&w.sign, &result.sign},
+          {&w.renew, &result.renew},
+          {&w.revoke, &result.revoke}}) {
+      to->ok += from->ok;
+      to->expected += from->expected;
+      to->unexpected += from->unexpected;
+    }
+    result.requests += w.requests;
+    result.reconnects += w.reconnects;
+    result.revocations += w.revocations;
+    result.max_lag_ms = std::max(result.max_lag_ms, w.max_lag_ms);
+    result.latencies_ms.insert(result.latencies_ms.end(),
+                               w.latencies_ms.begin(), w.latencies_ms.end());
+    revoked.insert(revoked.end(), w.revoked.begin(), w.revoked.end());
+    for (const std::string& e : w.errors) {
+      if (result.first_errors.size() < 10) {
+        result.first_errors.push_back(e);
+      }
+    }
+  }
+  std::sort(result.latencies_ms.begin(), result.latencies_ms.end());
+  result.revoked_certificates = static_cast<int64_t>(revoked.size());
+
+  // Every acknowledged revocation holds: each revoked certificate, and each
+  // descendant of a revoked one, is refused renewal.
+  std::atomic<size_t> check{0};
+  std::atomic<int64_t> enforced{0}, unenforced{0}, failed{0};
+  std::mutex errors_mu;
+  auto verify = [&] {
+    while (true) {
+      const size_t i = check.fetch_add(1);
+      if (i >= revoked.size()) {
+        return;
+      }
+      Connection mtls(target_, ctx_.get(), revoked[i].get());
+      absl::Status opened = mtls.Open();
+      absl::StatusOr<Response> r = opened.ok()
+                                       ? mtls.RoundTrip(renew_request)
+                                       : absl::StatusOr<Response>(opened);
+      if (r.ok() && r->status == 401) {
+        ++enforced;
+        continue;
+      }
+      (r.ok() && r->status == 201 ? unenforced : failed)++;
+      std::lock_guard<std::mutex> lock(errors_mu);
+      if (result.first_errors.size() < 20) {
+        result.first_errors.push_back(
+            r.ok() ? absl::StrCat("after the run, revoked serial ",
+                                  revoked[i]->leaf.SerialDecimal(),
+                                  " renew: HTTP ", r->status, " (want 401)")
+                   : absl::StrCat("after the run, revoked serial ",
+                                  revoked[i]->leaf.SerialDecimal(), ": ",
+                                  r.status().ToString()));
+      }
+    }
+  };
+  const TimePoint verify_start = SteadyClock::now();
+  threads.clear();
+  for (int i = 0; i < connections; ++i) {
+    threads.emplace_back(verify);
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  result.revocations_enforced = enforced.load();
+  result.revocations_unenforced = unenforced.load();
+  result.verify_errors = failed.load();
+  std::cerr << absl::StrFormat(
+      "https_load: %s mix: checked %d revoked certificates in %.1f s: %d "
+      "refused renewal, %d renewed, %d other answers\n",
+      o_.label, revoked.size(), Seconds(SteadyClock::now() - verify_start),
+      result.revocations_enforced, result.revocations_unenforced,
+      result.verify_errors);
+  return result;
+}
+
+int RunMixMain(const Options& o, Load& load) {
+  absl::StatusOr<MixResult> r = load.RunMix();
+  if (!r.ok()) {
+    std::cerr << "https_load: " << r.status() << "\n";
+    return 1;
+  }
+  std::cerr << absl::StrFormat(
+      "https_load: %s mix c=%d: %d requests in %.1f s (%.1f/s, target %s), "
+      "sign %d/%d, renew %d/%d (+%d expected 401), revoke %d/%d; %d "
+      "unexpected errors, revocations %d enforced of %d certificates\n",
+      o.label, r->connections, r->requests, r->seconds,
+      r->requests / std::max(r->seconds, 1e-9),
+      o.rate > 0 ? absl::StrFormat("%.1f/s", o.rate) : "unpaced", r->sign.ok,
+      r->sign.ok + r->sign.unexpected, r->renew.ok,
+      r->renew.ok + r->renew.unexpected + r->renew.expected, r->renew.expected,
+      r->revoke.ok, r->revoke.ok + r->revoke.unexpected, r->unexpected(),
+      r->revocations_enforced, r->revoked_certificates);
+  for (const std::string& e : r->first_errors) {
+    std::cerr << "https_load: error: " << e << "\n";
+  }
+  const std::string json =
+      absl::StrCat("{\"ca_url\": ", internal::JsonString(o.ca_url),
+                   ", \"label\": ", internal::JsonString(o.label),
+                   ", \"mix\": ", MixResultJson(*r), "}\n");
+  if (o.out.empty()) {
+    std::cout << json;
+  } else {
+    std::ofstream out(o.out, std::ios::trunc);
+    out << json;
+    if (!out.good()) {
+      std::cerr << "https_load: cannot write " << o.out << "\n";
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   absl::StatusOr<Options> o = ParseOptions(argc, argv);
   if (!o.ok()) {
@@ -925,6 +1526,9 @@ int Main(int argc, char** argv) {
   if (!load.ok()) {
     std::cerr << "https_load: " << load.status() << "\n";
     return 1;
+  }
+  if (o->mode == "mix") {
+    return RunMixMain(*o, **load);
   }
   std::vector<LevelResult> results;
   double rate_guess = o->max_rate;

@@ -61,12 +61,28 @@ REQUIRED_KEYS = (
     "rotation.handshakes_per_s",
     "capi.issuance_1thread_per_s",
     "python.issuance_1thread_per_s",
+    "hostile.cases",
+    "hostile.failures",
+    "fuzz.targets",
+    "fuzz.total_execs",
+    "fuzz.open_crashes",
+    "soak.rss_growth_mb",
+    "soak.errors",
 )
 
 # Counts that may be zero (failures, crashes); every other figure must be
 # positive.
 ZERO_ALLOWED_KEYS = frozenset((
     "rotation.failed_handshakes",
+    "hostile.failures",
+    "fuzz.open_crashes",
+    "soak.errors",
+    "soak.expected_refusals",
+))
+
+# Differences that may have any sign (memory can shrink).
+SIGNED_KEYS = frozenset((
+    "soak.rss_growth_mb",
 ))
 
 KEY_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
@@ -129,7 +145,12 @@ def main(argv):
             raise ValueError(f"{source}: {key!r} is not a summary key")
         if key in summary:
             raise ValueError(f"{source}: {key} already reported")
-        floor_ok = value >= 0 if key in ZERO_ALLOWED_KEYS else value > 0
+        if key in SIGNED_KEYS:
+            floor_ok = True
+        elif key in ZERO_ALLOWED_KEYS:
+            floor_ok = value >= 0
+        else:
+            floor_ok = value > 0
         if not (isinstance(value, float) and math.isfinite(value) and
                 floor_ok):
             raise ValueError(f"{source}: {key} = {value} is not a positive "
