@@ -914,6 +914,18 @@ absl::StatusOr<IssuedCertificate> Authority::Sign(const CertificateRequest& csr,
   MAYFLY_ASSIGN_OR_RETURN(
       Validity validity,
       ComputeValidity(options, claims, d.config_.backdate, now));
+  // A leaf that outlives its issuer could never verify after that (found by
+  // fuzzing: a notBefore in the year 4052 was issued).
+  const absl::Time issuer_not_after = d.ca_chain_.front().NotAfter();
+  if (validity.not_after > issuer_not_after) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("requested validity ends at ",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", validity.not_after,
+                                      absl::UTCTimeZone()),
+                     ", after the issuing CA certificate's notAfter ",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", issuer_not_after,
+                                      absl::UTCTimeZone())));
+  }
   std::vector<uint8_t> spki = internal::CsrSpki(csr, key);
   internal::LeafIssuer::Leaf leaf;
   MAYFLY_ASSIGN_OR_RETURN(leaf.serial, internal::NewSerial());

@@ -595,5 +595,28 @@ TEST_CASE("hostile: csr: requests CA:true and keyCertSign",
             .ok());
 }
 
+// Found by the api_router fuzz target: a notBefore far in the future was
+// issued, a certificate that could never verify since its issuer expires
+// first. The same token then issues with a sane validity.
+TEST_CASE("hostile: sign: validity beyond the issuing CA's notAfter",
+          "[hostile][hostile_csr]") {
+  TestCa ca;
+  PrivateKey key = Unwrap(PrivateKey::Generate());
+  CertificateRequest csr = ca.Csr(key, "far.example", {"far.example"});
+  std::string ott = ca.SignToken("far.example", {"far.example"});
+  const StoreCounts before = ca.Counts();
+  for (const char* not_before : {"4052-11-25T00:40:00Z", "87600h"}) {
+    SignOptions options;
+    options.not_before = not_before;
+    absl::StatusOr<IssuedCertificate> refused = ca.ca->Sign(csr, ott, options);
+    INFO(not_before << ": " << refused.status());
+    REQUIRE(refused.status().code() == absl::StatusCode::kInvalidArgument);
+    REQUIRE(absl::StrContains(refused.status().message(),
+                              "issuing CA certificate's notAfter"));
+    REQUIRE(ca.Counts() == before);
+  }
+  REQUIRE(ca.ca->Sign(csr, ott, {}).ok());
+}
+
 }  // namespace
 }  // namespace mayfly
