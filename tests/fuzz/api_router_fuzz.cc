@@ -40,6 +40,7 @@
 //   request authenticated with.
 // Recommended -max_len: 4096 (tests/fuzz/README.md).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -788,8 +789,14 @@ void CheckIssued(const World& w, const rapidjson::Document& doc) {
       absl::string_view(doc["ca"].GetString(), doc["ca"].GetStringLength()));
   FUZZ_CHECK(leaf.ok() && ca.ok(), "crt and ca parse");
   FUZZ_CHECK(ca->Equals(w.parts->intermediate), "ca is the intermediate");
-  FUZZ_CHECK(mayfly::VerifyChain(*leaf, {*ca}, w.parts->roots, kNow).ok(),
-             "an issued certificate chains to the root now");
+  // A requested notBefore may lie ahead (step's --not-before); the chain
+  // must verify from the moment the certificate starts, which also proves
+  // it does not outlive its issuer's validity at that moment.
+  const absl::Time from = std::max(kNow, leaf->NotBefore());
+  FUZZ_CHECK(mayfly::VerifyChain(*leaf, {*ca}, w.parts->roots, from).ok(),
+             "an issued certificate chains to the root from its notBefore");
+  FUZZ_CHECK(leaf->NotAfter() <= ca->NotAfter(),
+             "an issued certificate ends no later than its issuer");
   FUZZ_CHECK(doc["certChain"][0].IsString() &&
                  absl::string_view(doc["certChain"][0].GetString(),
                                    doc["certChain"][0].GetStringLength()) ==
